@@ -1,0 +1,135 @@
+"""HTTP helpers and the router that binds the routes declared in plugin.toml to handlers."""
+
+from typing import Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import http_types, types
+
+
+class HttpError(Exception):
+    """Raise from a handler to end the request with a platform error.
+
+    kind is one of "denied" (403), "invalid" (400), "not-found" (404), "internal" (500).
+    """
+
+    _KINDS = {
+        "denied": types.Error_Denied,
+        "invalid": types.Error_Invalid,
+        "not-found": types.Error_NotFound,
+        "internal": types.Error_Internal,
+    }
+
+    def __init__(self, kind: str, message: str):
+        if kind not in self._KINDS:
+            raise ValueError(f"unknown error kind {kind!r}; use one of {sorted(self._KINDS)}")
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def to_wit(self) -> Err:
+        return Err(self._KINDS[self.kind](self.message))
+
+
+class Request:
+    """A request the host has matched to one of the module's declared routes."""
+
+    def __init__(self, raw: http_types.Request):
+        self.raw = raw
+        self.method: str = raw.method
+        self.path: str = raw.path
+        self.route: str = raw.route
+        self.params: Dict[str, str] = dict(raw.params)
+        self.query: Dict[str, str] = dict(parse_qsl(raw.query, keep_blank_values=True))
+        self.headers: Dict[str, str] = dict(raw.headers)
+        self.body: bytes = bytes(raw.body)
+        self.request_id: str = raw.request_id
+
+    def param(self, name: str) -> Optional[str]:
+        return self.params.get(name)
+
+    def header(self, name: str) -> Optional[str]:
+        return self.headers.get(name.lower())
+
+    def text(self) -> str:
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HttpError("invalid", "the request body is not valid UTF-8")
+
+
+class Response:
+    """A response; build it with the class methods."""
+
+    def __init__(self, status: int = 200, headers: Optional[List[Tuple[str, str]]] = None, body: bytes = b""):
+        self.status = status
+        self.headers = headers or []
+        self.body = body
+
+    @classmethod
+    def text(cls, body: str, status: int = 200) -> "Response":
+        return cls(status, [("content-type", "text/plain; charset=utf-8")], body.encode("utf-8"))
+
+    @classmethod
+    def json(cls, body: str, status: int = 200) -> "Response":
+        return cls(status, [("content-type", "application/json")], body.encode("utf-8"))
+
+    def to_wit(self) -> http_types.Response:
+        return http_types.Response(status=self.status, headers=self.headers, body=self.body)
+
+
+Handler = Callable[[Request], Response]
+
+
+class Router:
+    """Binds (method, route pattern as declared in plugin.toml) to handlers."""
+
+    def __init__(self):
+        self._routes: List[Tuple[str, str, Handler]] = []
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def bind(handler: Handler) -> Handler:
+            self._routes.append((method.upper(), pattern, handler))
+            return handler
+
+        return bind
+
+    def get(self, pattern: str):
+        return self.route("GET", pattern)
+
+    def post(self, pattern: str):
+        return self.route("POST", pattern)
+
+    def put(self, pattern: str):
+        return self.route("PUT", pattern)
+
+    def patch(self, pattern: str):
+        return self.route("PATCH", pattern)
+
+    def delete(self, pattern: str):
+        return self.route("DELETE", pattern)
+
+    def any(self, pattern: str):
+        return self.route("ANY", pattern)
+
+    def dispatch(self, raw: http_types.Request) -> http_types.Response:
+        for method, pattern, handler in self._routes:
+            if pattern == raw.route and method in (raw.method, "ANY"):
+                try:
+                    return handler(Request(raw)).to_wit()
+                except HttpError as error:
+                    raise error.to_wit()
+        raise HttpError(
+            "not-found", f"the module has no handler for {raw.method} {raw.route}; bind it with @router"
+        ).to_wit()
+
+    def handler(self):
+        """The class componentize-py exports as the module's `http-handler`."""
+        router = self
+
+        class HttpHandler(exports.HttpHandler):
+            def handle(self, request: http_types.Request) -> http_types.Response:
+                return router.dispatch(request)
+
+        return HttpHandler

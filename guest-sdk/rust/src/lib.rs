@@ -1,0 +1,77 @@
+//! Write plughost modules in Rust.
+//!
+//! The bindings are generated from the platform's WIT (`../../wit`); this crate adds a
+//! small router and helpers so a module is a few lines:
+//!
+//! ```ignore
+//! use plughost_sdk::http::{Request, Response, Router};
+//!
+//! struct Hello;
+//!
+//! impl plughost_sdk::Module for Hello {
+//!     fn routes(router: Router) -> Router {
+//!         router.get("/{name}", |req: Request| {
+//!             Ok(Response::text(format!("Hello, {}!", req.param("name").unwrap_or("world"))))
+//!         })
+//!     }
+//! }
+//!
+//! plughost_sdk::export_module!(Hello);
+//! ```
+
+// The bindings name this crate by its path, as a user crate would.
+extern crate self as plughost_sdk;
+
+pub mod config;
+pub mod http;
+pub mod log;
+
+/// Generated bindings for the `plughost:platform/module@0.1.0` world.
+#[allow(unsafe_code, missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plughost:platform/module@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "__export_module_bindings",
+        default_bindings_module: "plughost_sdk::bindings",
+        runtime_path: "plughost_sdk::__wit_bindgen::rt",
+        generate_all,
+    });
+}
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+/// The error a capability returns and a handler may return; the host maps it to a status.
+pub use bindings::plughost::platform::types::Error;
+
+/// Result with the platform's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// A module: the routes it serves. The host matches requests against the routes declared
+/// in `plugin.toml`; `routes` binds each declared route to a handler.
+pub trait Module {
+    /// Adds this module's handlers to `router`.
+    fn routes(router: http::Router) -> http::Router;
+}
+
+/// Exports a [`Module`] as the component's `http-handler`.
+#[macro_export]
+macro_rules! export_module {
+    ($module:ty) => {
+        const _: () = {
+            struct __PlughostExport;
+            impl $crate::bindings::exports::plughost::platform::http_handler::Guest
+                for __PlughostExport
+            {
+                fn handle(
+                    request: $crate::http::Request,
+                ) -> ::core::result::Result<$crate::http::Response, $crate::Error> {
+                    $crate::http::dispatch::<$module>(request)
+                }
+            }
+            $crate::bindings::__export_module_bindings!(__PlughostExport with_types_in $crate::bindings);
+        };
+    };
+}

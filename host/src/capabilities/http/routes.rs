@@ -1,0 +1,154 @@
+//! A module's declared routes, compiled into a matcher.
+
+use std::collections::BTreeMap;
+
+use crate::config::manifest::HttpSection;
+
+/// A module's prefix and its routes by pattern, each with the methods it accepts.
+pub struct ModuleRoutes {
+    prefix: String,
+    matcher: matchit::Router<BTreeMap<String, String>>,
+}
+
+/// The result of matching a path (relative to the prefix) and a method.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch {
+    /// A declared route: its pattern as written, and the values of its parameters.
+    Found {
+        /// The route pattern as declared.
+        pattern: String,
+        /// `{param}` values.
+        params: Vec<(String, String)>,
+    },
+    /// The path matches but not with this method; the allowed methods.
+    MethodNotAllowed(Vec<String>),
+    /// No declared route matches the path.
+    NoRoute,
+}
+
+impl ModuleRoutes {
+    /// Compiles the routes of an `[http]` section; refuses conflicting patterns.
+    pub fn new(http: &HttpSection) -> Result<ModuleRoutes, String> {
+        let mut by_pattern: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+        for route in &http.routes {
+            by_pattern
+                .entry(route.path.as_str())
+                .or_default()
+                .insert(route.method.clone(), route.path.clone());
+        }
+        let mut matcher = matchit::Router::new();
+        for (pattern, methods) in by_pattern {
+            matcher
+                .insert(pattern, methods)
+                .map_err(|e| format!("route '{pattern}' cannot be added: {e}"))?;
+        }
+        Ok(ModuleRoutes {
+            prefix: http.prefix.clone(),
+            matcher,
+        })
+    }
+
+    /// The mount prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Matches `path` (below the prefix) and `method`.
+    pub fn find(&self, method: &str, path: &str) -> RouteMatch {
+        let Ok(matched) = self.matcher.at(path) else {
+            return RouteMatch::NoRoute;
+        };
+        let pattern = matched
+            .value
+            .get(method)
+            .or_else(|| matched.value.get("ANY"));
+        match pattern {
+            Some(pattern) => RouteMatch::Found {
+                pattern: pattern.clone(),
+                params: matched
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            },
+            None => RouteMatch::MethodNotAllowed(matched.value.keys().cloned().collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HttpRoute;
+
+    fn routes(list: &[(&str, &str)]) -> ModuleRoutes {
+        let routes = list
+            .iter()
+            .map(|(m, p)| HttpRoute {
+                method: m.to_string(),
+                path: p.to_string(),
+            })
+            .collect();
+        ModuleRoutes::new(&HttpSection {
+            prefix: "/x".into(),
+            routes,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn params_are_extracted_and_the_declared_pattern_returned() {
+        let r = routes(&[("GET", "/{name}"), ("GET", "/files/{*rest}")]);
+        assert_eq!(
+            r.find("GET", "/Ada"),
+            RouteMatch::Found {
+                pattern: "/{name}".into(),
+                params: vec![("name".into(), "Ada".into())]
+            }
+        );
+        assert_eq!(
+            r.find("GET", "/files/a/b.txt"),
+            RouteMatch::Found {
+                pattern: "/files/{*rest}".into(),
+                params: vec![("rest".into(), "a/b.txt".into())]
+            }
+        );
+    }
+
+    #[test]
+    fn a_wrong_method_lists_the_allowed_ones() {
+        let r = routes(&[("GET", "/{id}"), ("DELETE", "/{id}")]);
+        assert_eq!(
+            r.find("POST", "/1"),
+            RouteMatch::MethodNotAllowed(vec!["DELETE".into(), "GET".into()])
+        );
+    }
+
+    #[test]
+    fn any_accepts_every_method_and_unknown_paths_do_not_match() {
+        let r = routes(&[("ANY", "/echo")]);
+        assert!(matches!(r.find("PATCH", "/echo"), RouteMatch::Found { .. }));
+        assert_eq!(r.find("GET", "/other"), RouteMatch::NoRoute);
+    }
+
+    #[test]
+    fn conflicting_patterns_are_refused() {
+        let routes = vec![
+            HttpRoute {
+                method: "GET".into(),
+                path: "/{a}".into(),
+            },
+            HttpRoute {
+                method: "GET".into(),
+                path: "/{b}".into(),
+            },
+        ];
+        assert!(
+            ModuleRoutes::new(&HttpSection {
+                prefix: "/x".into(),
+                routes
+            })
+            .is_err()
+        );
+    }
+}

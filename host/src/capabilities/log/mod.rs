@@ -1,0 +1,18 @@
+//! `log`: structured log lines from modules into the host's tracing. Always granted.
+
+mod host;
+
+use super::CapabilityDescriptor;
+use crate::runtime::bindings::plughost::platform::log;
+
+/// The log capability.
+pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
+    name: "log",
+    interface: "plughost:platform/log",
+    always_granted: true,
+    link: |linker| {
+        log::add_to_linker::<_, host::LogCapability>(linker, |state| host::LogView {
+            module: &state.module,
+        })
+    },
+};

@@ -1,0 +1,167 @@
+//! `host check DIR`: validates each module's manifest against the host configuration
+//! and each component's imports and exports against what the host provides and grants.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::bail;
+use clap::Args;
+use wit_parser::{Resolve, WorldId, WorldItem, WorldKey};
+
+use crate::capabilities;
+use crate::config::manifest::MANIFEST_FILE;
+use crate::runtime::loader;
+
+/// Arguments of `host check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A plugins folder (or a single module folder).
+    pub dir: PathBuf,
+    /// Host configuration; default: host.toml beside the plugins folder, if any.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// What checking one module found.
+#[derive(Default)]
+struct Findings {
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// Checks every module folder and fails when any has errors.
+pub fn run(args: CheckArgs) -> anyhow::Result<()> {
+    let config = super::run::load_config(args.config.as_deref(), &args.dir)?;
+    let folders = module_folders(&args.dir)?;
+    if folders.is_empty() {
+        bail!(
+            "no module folders (with {MANIFEST_FILE}) in {}",
+            args.dir.display()
+        );
+    }
+    let mut failed = 0;
+    for dir in folders {
+        let findings = check_module(&config, &dir);
+        let label = dir.display();
+        for w in &findings.warnings {
+            println!("warning: {label}: {w}");
+        }
+        for e in &findings.errors {
+            println!("error: {label}: {e}");
+        }
+        if findings.errors.is_empty() {
+            println!("ok: {label}");
+        } else {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} module(s) have errors");
+    }
+    Ok(())
+}
+
+fn module_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.join(MANIFEST_FILE).is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(MANIFEST_FILE).is_file())
+        .collect();
+    folders.sort();
+    Ok(folders)
+}
+
+fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
+    let mut findings = Findings::default();
+    let files = match loader::read_files(dir) {
+        Ok(files) => files,
+        Err(e) => {
+            findings.errors.push(e.to_string());
+            return findings;
+        }
+    };
+    let context = match loader::context(config, dir, &files.manifest, Arc::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            findings.errors.push(e.to_string());
+            return findings;
+        }
+    };
+    let (resolve, world) = match wit_component::decode(&files.bytes) {
+        Ok(wit_component::DecodedWasm::Component(resolve, world)) => (resolve, world),
+        Ok(_) => {
+            findings.errors.push(format!(
+                "{} is a WIT package, not a component",
+                files.component_path.display()
+            ));
+            return findings;
+        }
+        Err(e) => {
+            findings.errors.push(format!(
+                "{} is not a valid component: {e:#}",
+                files.component_path.display()
+            ));
+            return findings;
+        }
+    };
+    for import in interface_names(&resolve, world, true) {
+        check_import(&import, &context.grant, &mut findings);
+    }
+    let exports = interface_names(&resolve, world, false);
+    let serves_http = exports
+        .iter()
+        .any(|e| e.starts_with("plughost:platform/http-handler@"));
+    if files.manifest.http.is_some() && !serves_http {
+        findings.errors.push(
+            "declares [http] routes but the component does not export plughost:platform/http-handler; \
+             build it against the `module` world with a guest SDK"
+                .into(),
+        );
+    }
+    findings
+}
+
+fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findings) {
+    if name.starts_with("wasi:") {
+        return; // Linked with nothing granted: no dirs, env or sockets.
+    }
+    if let Some(capability) = capabilities::for_interface(name) {
+        if !capability.always_granted && !grant.has(capability.name) {
+            findings.warnings.push(format!(
+                "imports {name}, but its grant has no '{}' capability: every call will be denied \
+                 (request it under [capabilities] and allow it for the tenant)",
+                capability.name
+            ));
+        }
+        return;
+    }
+    let type_only = ["plughost:platform/types@", "plughost:platform/http-types@"];
+    if type_only.iter().any(|prefix| name.starts_with(prefix)) {
+        return;
+    }
+    findings
+        .errors
+        .push(format!("imports {name}, which this host does not provide"));
+}
+
+/// Imported (or exported) interface names of a world, with package and version.
+fn interface_names(resolve: &Resolve, world: WorldId, imports: bool) -> Vec<String> {
+    let world = &resolve.worlds[world];
+    let items = if imports {
+        &world.imports
+    } else {
+        &world.exports
+    };
+    items
+        .iter()
+        .map(|(key, item)| match (key, item) {
+            (_, WorldItem::Interface { id, .. }) => resolve
+                .id_of(*id)
+                .unwrap_or_else(|| resolve.name_world_key(key)),
+            (WorldKey::Name(name), _) => name.clone(),
+            (key, _) => resolve.name_world_key(key),
+        })
+        .collect()
+}

@@ -1,0 +1,65 @@
+//! The `host` command: run, new, build, check, inspect.
+
+mod build;
+mod check;
+mod inspect;
+mod new;
+mod run;
+mod sdk_files;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// Runs business modules as sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "host", version, about, long_about = None)]
+struct Cli {
+    /// Log output format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "PLUGHOST_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the modules of a plugins folder over HTTP, hot-swapping them as files change.
+    Run(run::RunArgs),
+    /// Create a new module from a template that builds and runs unchanged.
+    New(new::NewArgs),
+    /// Build every module source (Rust, Python) under a folder into its plugins folder.
+    Build(build::BuildArgs),
+    /// Validate the manifests of a plugins folder and each component's imports against its grant.
+    Check(check::CheckArgs),
+    /// Print the WIT world of a component.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Parses arguments, runs the command, and turns errors into a message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init(cli.log_format);
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::New(args) => new::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `host new NAME --lang rust|python`: a module folder that builds and runs unchanged.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+
+use crate::config::manifest::is_identifier;
+
+/// Arguments of `host new`.
+#[derive(Args)]
+pub struct NewArgs {
+    /// Module name: letters, digits, '-' and '_'. It also becomes the HTTP prefix `/NAME`.
+    pub name: String,
+    /// Language of the module.
+    #[arg(long, value_enum)]
+    pub lang: Lang,
+    /// Parent folder of the new module folder.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The Rust guest SDK (guest-sdk/rust of this repository); default: where this host was built from.
+    #[arg(long, env = "PLUGHOST_RUST_SDK")]
+    pub sdk: Option<PathBuf>,
+}
+
+/// Module languages with a template.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Lang {
+    /// Rust with guest-sdk/rust (wit-bindgen).
+    Rust,
+    /// Python with guest-sdk/python (componentize-py).
+    Python,
+}
+
+/// Writes the template.
+pub fn run(args: NewArgs) -> anyhow::Result<()> {
+    if !is_identifier(&args.name) {
+        bail!(
+            "'{}' is not a valid module name; use letters, digits, '-' and '_'",
+            args.name
+        );
+    }
+    let dir = args.dir.join(&args.name);
+    if dir.exists() {
+        bail!(
+            "{} already exists; choose another name or --dir",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(dir.join("plugin.toml"), manifest(&args.name))?;
+    match args.lang {
+        Lang::Rust => write_rust(&dir, &args.name, &rust_sdk(args.sdk)?)?,
+        Lang::Python => std::fs::write(dir.join("app.py"), PYTHON_APP)?,
+    }
+    let parent = args.dir.display();
+    println!("created {}", dir.display());
+    println!("next: host build {parent} && host run --plugins {parent}/plugins");
+    println!("then: curl localhost:8080/{}/Ada", args.name);
+    Ok(())
+}
+
+fn rust_sdk(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let sdk =
+        explicit.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/rust"));
+    sdk.canonicalize().with_context(|| {
+        format!(
+            "the Rust guest SDK is not at {}; pass --sdk PATH/TO/guest-sdk/rust",
+            sdk.display()
+        )
+    })
+}
+
+fn manifest(name: &str) -> String {
+    format!(
+        r#"name = "{name}"
+version = "0.1.0"
+tenant = "default"
+
+[http]
+prefix = "/{name}"
+routes = [{{ method = "GET", path = "/{{name}}" }}]
+
+# Capabilities the module asks for, e.g. config keys it reads:
+# [capabilities]
+# config = ["greeting"]
+
+# Per-invocation limits (defaults: 5000 ms, 64 MiB):
+# [limits]
+# deadline-ms = 5000
+# memory-mib = 64
+"#
+    )
+}
+
+fn write_rust(dir: &Path, name: &str, sdk: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join("src"))?;
+    let cargo = format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+plughost-sdk = {{ path = "{sdk}" }}
+
+# A workspace of its own, so it builds wherever it is placed.
+[workspace]
+"#,
+        sdk = sdk.display()
+    );
+    std::fs::write(dir.join("Cargo.toml"), cargo)?;
+    std::fs::write(dir.join("src/lib.rs"), RUST_LIB.replace("{module}", name))?;
+    Ok(())
+}
+
+const RUST_LIB: &str = r#"//! The {module} module: `GET /{module}/{name}` answers a greeting.
+
+use plughost_sdk::http::{Request, Response, Router};
+
+struct Module;
+
+impl plughost_sdk::Module for Module {
+    fn routes(router: Router) -> Router {
+        router.get("/{name}", greet)
+    }
+}
+
+fn greet(request: Request) -> plughost_sdk::Result<Response> {
+    let name = request.param("name").unwrap_or("world");
+    Ok(Response::text(format!("Hello, {name}! ({module})")))
+}
+
+plughost_sdk::export_module!(Module);
+"#;
+
+const PYTHON_APP: &str = r#""""A module: GET /<prefix>/{name} answers a greeting."""
+
+from plughost import Request, Response, Router
+
+router = Router()
+
+
+@router.get("/{name}")
+def greet(request: Request) -> Response:
+    return Response.text(f"Hello, {request.param('name')}! (python)")
+
+
+HttpHandler = router.handler()
+"#;

@@ -1,0 +1,102 @@
+//! `host run`: load the plugins folder, watch it, serve HTTP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use tokio::net::TcpListener;
+
+use crate::capabilities::http::{HttpState, serve};
+use crate::config::HostConfig;
+use crate::runtime::{ModuleRegistry, Runtime, watcher};
+
+/// Arguments of `host run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The plugins folder: one sub-folder per module, each with plugin.toml and a .wasm.
+    #[arg(long)]
+    pub plugins: PathBuf,
+    /// Host configuration; default: host.toml beside the plugins folder, if any.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (overrides host.toml); default 127.0.0.1:8080.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Where compiled code is cached (overrides host.toml).
+    #[arg(long, env = "PLUGHOST_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let mut config = load_config(args.config.as_deref(), &args.plugins)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = args.cache_dir {
+        config.server.cache_dir = Some(dir);
+    }
+    if !args.plugins.is_dir() {
+        bail!(
+            "the plugins folder {} does not exist; create it, or build modules into it with `host build`",
+            args.plugins.display()
+        );
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(serve_plugins(Arc::new(config), args.plugins))
+}
+
+/// `--config`, else `host.toml` beside the plugins folder, else defaults.
+pub fn load_config(explicit: Option<&Path>, plugins: &Path) -> anyhow::Result<HostConfig> {
+    if let Some(path) = explicit {
+        return HostConfig::load(path).map_err(anyhow::Error::msg);
+    }
+    let beside = plugins.parent().unwrap_or(Path::new(".")).join("host.toml");
+    if beside.is_file() {
+        tracing::info!(path = %beside.display(), "using host configuration");
+        return HostConfig::load(&beside).map_err(anyhow::Error::msg);
+    }
+    Ok(HostConfig::default())
+}
+
+async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    let body_limit = config.server.body_limit_bytes;
+    let runtime = Runtime::new(config)?;
+    let registry = ModuleRegistry::new(runtime.clone(), plugins.clone());
+    registry
+        .load_all()
+        .await
+        .with_context(|| format!("cannot read the plugins folder {}", plugins.display()))?;
+    let _watch = watcher::watch(registry.clone())?;
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!(
+            "cannot listen on {listen}; is another server using it? choose another with --listen"
+        )
+    })?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let state = Arc::new(HttpState {
+        registry,
+        runtime,
+        body_limit,
+    });
+    serve(listener, state, shutdown_signal())
+        .await
+        .context("the HTTP server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down; in-flight requests finish first");
+}

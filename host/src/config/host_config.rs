@@ -1,0 +1,221 @@
+//! `host.toml`: server settings, default limits, tenants with what each may be granted,
+//! and per-module configuration. Every field has a default, so the file is optional.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ScopeSet;
+
+/// The whole host configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HostConfig {
+    /// Listening address, body limit, cache directory.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Defaults and ceilings for per-invocation limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Tenants by name. Without any, one tenant `default` may be granted everything.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantConfig>,
+    /// Per-module settings by module name.
+    #[serde(default)]
+    pub modules: BTreeMap<String, ModuleOverrides>,
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// Where compiled components are cached.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Defaults for modules that set no limits, and the ceilings none may exceed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsConfig {
+    /// Default deadline of one invocation.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+    /// Default memory cap of one instance.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u64,
+    /// Largest deadline a manifest may ask for.
+    #[serde(default = "default_max_deadline_ms")]
+    pub max_deadline_ms: u64,
+    /// Largest memory cap a manifest may ask for (also the pool's slot size).
+    #[serde(default = "default_max_memory_mib")]
+    pub max_memory_mib: u64,
+    /// Most instances alive at once across all modules (the pool's size).
+    #[serde(default = "default_max_instances")]
+    pub max_instances: u32,
+}
+
+/// What a tenant's modules may be granted, per capability.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TenantConfig {
+    /// Upper bound of each capability's scopes, e.g. `config = ["public.*"]`.
+    #[serde(default)]
+    pub allow: BTreeMap<String, ScopeSet>,
+}
+
+/// Host-side settings of one module.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModuleOverrides {
+    /// Config values (and secrets) that override the manifest's `[config]`.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_body_limit() -> usize {
+    1024 * 1024
+}
+fn default_deadline_ms() -> u64 {
+    5_000
+}
+fn default_memory_mib() -> u64 {
+    64
+}
+fn default_max_deadline_ms() -> u64 {
+    60_000
+}
+fn default_max_memory_mib() -> u64 {
+    256
+}
+fn default_max_instances() -> u32 {
+    1_000
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            body_limit_bytes: default_body_limit(),
+            cache_dir: None,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            deadline_ms: default_deadline_ms(),
+            memory_mib: default_memory_mib(),
+            max_deadline_ms: default_max_deadline_ms(),
+            max_memory_mib: default_max_memory_mib(),
+            max_instances: default_max_instances(),
+        }
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        let mut config = HostConfig {
+            server: ServerConfig::default(),
+            limits: LimitsConfig::default(),
+            tenants: BTreeMap::new(),
+            modules: BTreeMap::new(),
+        };
+        config.add_default_tenant();
+        config
+    }
+}
+
+impl HostConfig {
+    /// Reads `path`, naming it in every error.
+    pub fn load(path: &Path) -> Result<HostConfig, String> {
+        let mut config: HostConfig = super::read_toml(path)?;
+        config.add_default_tenant();
+        config
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// With no tenants declared, a single `default` tenant may be granted everything,
+    /// so `host run` works without a `host.toml`.
+    fn add_default_tenant(&mut self) {
+        if self.tenants.is_empty() {
+            let allow = crate::capabilities::ALL
+                .iter()
+                .map(|c| (c.name.to_string(), ScopeSet::everything()))
+                .collect();
+            self.tenants
+                .insert("default".into(), TenantConfig { allow });
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (tenant, t) in &self.tenants {
+            for capability in t.allow.keys() {
+                crate::capabilities::find(capability).ok_or_else(|| {
+                    format!(
+                        "tenants.{tenant}.allow: {}",
+                        crate::capabilities::unknown(capability)
+                    )
+                })?;
+            }
+        }
+        if self.limits.memory_mib > self.limits.max_memory_mib {
+            return Err("limits.memory-mib must not exceed limits.max-memory-mib".into());
+        }
+        Ok(())
+    }
+
+    /// The cache directory: configured, or `$XDG_CACHE_HOME/plughost`, or `~/.cache/plughost`.
+    pub fn cache_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.server.cache_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        base.join("plughost")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_file_one_default_tenant_may_have_everything() {
+        let c = HostConfig::default();
+        assert!(c.tenants["default"].allow["config"].covers("anything"));
+        assert_eq!(c.server.body_limit_bytes, 1024 * 1024);
+        assert_eq!(c.limits.deadline_ms, 5000);
+    }
+
+    #[test]
+    fn declared_tenants_replace_the_default() {
+        let mut c: HostConfig =
+            toml::from_str("[tenants.acme.allow]\nconfig = [\"public.*\"]").unwrap();
+        c.add_default_tenant();
+        assert!(!c.tenants.contains_key("default"));
+        assert!(c.tenants["acme"].allow["config"].covers("public.x"));
+    }
+
+    #[test]
+    fn unknown_capabilities_in_a_tenant_are_refused() {
+        let mut c: HostConfig = toml::from_str("[tenants.acme.allow]\nteleport = true").unwrap();
+        c.add_default_tenant();
+        assert!(c.validate().unwrap_err().contains("teleport"));
+    }
+}

@@ -1,0 +1,216 @@
+//! `plugin.toml`: a module's name, tenant, HTTP mount, requested capabilities and limits.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::ScopeSet;
+
+/// File name of a module's manifest inside its folder.
+pub const MANIFEST_FILE: &str = "plugin.toml";
+
+/// A module's manifest.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest {
+    /// Unique module name (letters, digits, `-`, `_`).
+    pub name: String,
+    /// The module's own version, shown by the admin API.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// The tenant the module belongs to; `host.toml` bounds what it may be granted.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// The component file, relative to the folder; default: the folder's only `.wasm`.
+    pub component: Option<String>,
+    /// HTTP mount and routes.
+    pub http: Option<HttpSection>,
+    /// Requested capabilities and their scopes, e.g. `config = ["greeting"]`.
+    #[serde(default)]
+    pub capabilities: BTreeMap<String, ScopeSet>,
+    /// Per-invocation limits, overriding the host's defaults.
+    #[serde(default)]
+    pub limits: ModuleLimits,
+    /// Configuration values the module reads through the `config` capability.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// Where a module mounts and which routes it serves.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Path prefix, e.g. `/hello-rust`.
+    pub prefix: String,
+    /// Routes relative to the prefix.
+    #[serde(default)]
+    pub routes: Vec<HttpRoute>,
+}
+
+/// One declared route.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRoute {
+    /// HTTP method, or `ANY`.
+    #[serde(default = "any_method")]
+    pub method: String,
+    /// Path pattern with `{param}` and `{*rest}` segments, e.g. `/{name}`.
+    pub path: String,
+}
+
+/// Per-invocation limits a manifest may set.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModuleLimits {
+    /// Wall-clock deadline of one invocation, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Memory cap of one instance, in MiB.
+    pub memory_mib: Option<u64>,
+}
+
+fn default_version() -> String {
+    "0.0.0".into()
+}
+
+fn default_tenant() -> String {
+    "default".into()
+}
+
+fn any_method() -> String {
+    "ANY".into()
+}
+
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "ANY",
+];
+
+impl Manifest {
+    /// Reads and validates `dir/plugin.toml`; every error names the file and what to fix.
+    pub fn load(dir: &Path) -> Result<Manifest, String> {
+        let path = dir.join(MANIFEST_FILE);
+        let mut manifest: Manifest = super::read_toml(&path)?;
+        manifest.normalize();
+        manifest
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(manifest)
+    }
+
+    fn normalize(&mut self) {
+        if let Some(http) = &mut self.http {
+            for route in &mut http.routes {
+                route.method = route.method.to_ascii_uppercase();
+            }
+        }
+    }
+
+    /// Checks names, prefix and routes.
+    pub fn validate(&self) -> Result<(), String> {
+        if !is_identifier(&self.name) {
+            return Err(format!(
+                "module name '{}' must be non-empty and use only letters, digits, '-' and '_'",
+                self.name
+            ));
+        }
+        if !is_identifier(&self.tenant) {
+            return Err(format!(
+                "tenant '{}' must use only letters, digits, '-' and '_'",
+                self.tenant
+            ));
+        }
+        if let Some(http) = &self.http {
+            validate_http(http)?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_http(http: &HttpSection) -> Result<(), String> {
+    let prefix = &http.prefix;
+    if !prefix.starts_with('/') || (prefix.len() > 1 && prefix.ends_with('/')) {
+        return Err(format!(
+            "http.prefix '{prefix}' must start with '/' and not end with '/' (e.g. \"/todos\")"
+        ));
+    }
+    if prefix.starts_with("/_admin") {
+        return Err(format!(
+            "http.prefix '{prefix}' is reserved for the host's admin API"
+        ));
+    }
+    for route in &http.routes {
+        if !METHODS.contains(&route.method.as_str()) {
+            return Err(format!(
+                "route method '{}' is not one of {}",
+                route.method,
+                METHODS.join(", ")
+            ));
+        }
+        if !route.path.starts_with('/') {
+            return Err(format!("route path '{}' must start with '/'", route.path));
+        }
+    }
+    Ok(())
+}
+
+/// Letters, digits, `-` and `_`; not empty.
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let mut m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.normalize();
+        m.validate()?;
+        Ok(m)
+    }
+
+    #[test]
+    fn a_minimal_manifest_gets_defaults() {
+        let m = parse("name = \"hello\"").unwrap();
+        assert_eq!(m.tenant, "default");
+        assert_eq!(m.version, "0.0.0");
+        assert!(m.http.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let err = parse("name = \"x\"\nroutes = []").unwrap_err();
+        assert!(err.contains("routes"), "{err}");
+    }
+
+    #[test]
+    fn bad_prefixes_and_methods_are_refused() {
+        let err = parse("name = \"x\"\n[http]\nprefix = \"x/\"").unwrap_err();
+        assert!(err.contains("must start with '/'"), "{err}");
+        let err = parse(
+            "name = \"x\"\n[http]\nprefix = \"/x\"\nroutes = [{method = \"FETCH\", path = \"/\"}]",
+        )
+        .unwrap_err();
+        assert!(err.contains("FETCH"), "{err}");
+    }
+
+    #[test]
+    fn module_names_must_be_identifiers() {
+        assert!(
+            parse("name = \"../etc\"")
+                .unwrap_err()
+                .contains("module name")
+        );
+    }
+
+    #[test]
+    fn methods_are_case_insensitive() {
+        let m = parse(
+            "name = \"x\"\n[http]\nprefix = \"/x\"\nroutes = [{method = \"get\", path = \"/\"}]",
+        )
+        .unwrap();
+        assert_eq!(m.http.unwrap().routes[0].method, "GET");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `host` command.
+
+fn main() -> std::process::ExitCode {
+    plughost::cli::main()
+}

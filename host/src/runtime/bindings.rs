@@ -1,0 +1,10 @@
+//! Host bindings generated from `wit/`, the single source of the ABI.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plughost:platform/module@0.1.0",
+    exports: { default: async },
+});
+
+pub use plughost::platform::http_types::{Request as GuestRequest, Response as GuestResponse};
+pub use plughost::platform::types::Error as GuestError;

@@ -1,0 +1,79 @@
+//! Compiled components on disk, keyed by the component's hash and the engine's
+//! compatibility hash (wasmtime version and settings), so restarts do not recompile.
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A directory of precompiled components.
+pub struct CompileCache {
+    dir: PathBuf,
+    engine_key: String,
+}
+
+impl CompileCache {
+    /// A cache in `dir` for code compiled by `engine`.
+    pub fn new(engine: &Engine, dir: PathBuf) -> CompileCache {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        CompileCache {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    /// The cached compilation of `bytes`, compiling and storing it when absent or unreadable.
+    pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
+        let path = self.dir.join(format!(
+            "{}-{}.cwasm",
+            hex(&Sha256::digest(bytes)),
+            self.engine_key
+        ));
+        if path.exists() {
+            match deserialize_file(engine, &path) {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "recompiling: the cached code is unusable: {e:#}")
+                }
+            }
+        }
+        let compiled = engine.precompile_component(bytes)?;
+        if let Err(e) = self.store(&path, &compiled) {
+            tracing::warn!(path = %path.display(), "cannot cache compiled code: {e:#}");
+        }
+        deserialize(engine, &compiled)
+    }
+
+    fn store(&self, path: &std::path::Path, compiled: &[u8]) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        // Write then rename, so a concurrent reader never sees half a file.
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, compiled)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+#[allow(unsafe_code)]
+fn deserialize_file(engine: &Engine, path: &std::path::Path) -> anyhow::Result<Component> {
+    // SAFETY: the file was written by `store` from `Engine::precompile_component` output of an
+    // engine with the same compatibility hash (part of its name), inside the host's own
+    // cache directory; wasmtime still checks its header and version before use.
+    Ok(unsafe { Component::deserialize_file(engine, path)? })
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, compiled: &[u8]) -> anyhow::Result<Component> {
+    // SAFETY: `compiled` came from `Engine::precompile_component` on this very engine.
+    Ok(unsafe { Component::deserialize(engine, compiled)? })
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,114 @@
+//! The shared runtime: one wasmtime engine (component model, pooling allocator, epoch
+//! interruption), one linker holding WASI and every capability, and the compile cache.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::compile_cache::CompileCache;
+use super::limits::EPOCH_TICK;
+use super::state::InvocationState;
+use crate::config::HostConfig;
+
+/// Engine, linker and compile cache shared by every module.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<InvocationState>,
+    cache: CompileCache,
+    config: Arc<HostConfig>,
+}
+
+impl Runtime {
+    /// Builds the engine from the host's limits, links WASI and all capabilities, and
+    /// starts the epoch ticker that enforces deadlines.
+    pub fn new(config: Arc<HostConfig>) -> anyhow::Result<Arc<Runtime>> {
+        let engine = Engine::new(&engine_config(&config))
+            .map_err(anyhow::Error::from)
+            .context("cannot create the wasmtime engine")?;
+        let mut linker = Linker::new(&engine);
+        // Guests built for wasm32-wasip2 import WASI; it is linked with nothing granted:
+        // no preopened dirs, no env, no sockets (WasiCtx's defaults).
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link WASI")?;
+        for capability in crate::capabilities::ALL {
+            (capability.link)(&mut linker)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot link the {} capability", capability.name))?;
+        }
+        let cache = CompileCache::new(&engine, config.cache_dir());
+        start_epoch_ticker(engine.weak());
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            cache,
+            config,
+        }))
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with WASI and every capability.
+    pub fn linker(&self) -> &Linker<InvocationState> {
+        &self.linker
+    }
+
+    /// The host configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Compiles `bytes`, or loads the cached compilation; blocking (run it off the request path).
+    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
+        self.cache.load_or_compile(&self.engine, bytes)
+    }
+}
+
+fn engine_config(host: &HostConfig) -> Config {
+    let limits = &host.limits;
+    let instances = limits.max_instances;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        // Python and JS components hold several core instances, memories and tables.
+        .total_core_instances(instances * 4)
+        .total_memories(instances * 2)
+        .total_tables(instances * 2)
+        .total_stacks(instances)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .max_component_instance_size(4 << 20)
+        .max_core_instance_size(4 << 20)
+        .table_elements(100_000)
+        .max_memory_size((limits.max_memory_mib << 20) as usize)
+        // Reset small heaps and stacks with memset instead of madvise: most invocations
+        // touch little memory, and syscalls dominate otherwise.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the epoch every tick for as long as the engine lives.
+fn start_epoch_ticker(engine: wasmtime::EngineWeak) {
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("cannot spawn the epoch ticker thread");
+}

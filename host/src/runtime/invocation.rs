@@ -1,0 +1,137 @@
+//! One invocation: a fresh store and instance from the module's `InstancePre`, run under
+//! its deadline and memory cap, with failures classified for the caller.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::bindings::{GuestError, GuestRequest, GuestResponse, Module};
+use super::engine::Runtime;
+use super::module::LoadedModule;
+use super::state::InvocationState;
+
+/// Why an invocation ended without the module's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    /// The module ran past its deadline and was interrupted.
+    #[error("module '{module}' ran past its deadline of {deadline_ms} ms and was stopped")]
+    Deadline {
+        /// Module name.
+        module: String,
+        /// The deadline.
+        deadline_ms: u128,
+    },
+    /// The module tried to grow memory past its cap.
+    #[error("module '{module}' exceeded its memory cap of {cap_mib} MiB and was stopped")]
+    MemoryCap {
+        /// Module name.
+        module: String,
+        /// The cap.
+        cap_mib: u64,
+    },
+    /// Every instance slot is in use.
+    #[error("the host is at its instance capacity; retry shortly")]
+    AtCapacity,
+    /// The module trapped (a bug in the module, e.g. a panic).
+    #[error("module '{module}' trapped: {message}")]
+    Trap {
+        /// Module name.
+        module: String,
+        /// The trap and its wasm backtrace.
+        message: String,
+    },
+}
+
+/// Raised by the epoch callback when the deadline has passed.
+#[derive(Debug, thiserror::Error)]
+#[error("deadline reached")]
+struct DeadlineReached;
+
+impl LoadedModule {
+    /// Creates the store for one invocation, with limits armed.
+    pub fn new_store(&self, runtime: &Runtime) -> Store<InvocationState> {
+        let mut store = Store::new(runtime.engine(), InvocationState::new(self.context.clone()));
+        store.limiter(|state| &mut state.limiter);
+        let deadline = Instant::now() + self.context.limits.deadline;
+        // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
+        // guest never holds a worker thread for longer than one tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                return Err(DeadlineReached.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Instantiates the module afresh and calls its HTTP handler.
+    pub async fn handle_http(
+        &self,
+        runtime: &Runtime,
+        request: &GuestRequest,
+    ) -> Result<Result<GuestResponse, GuestError>, InvocationError> {
+        let metrics = &self.context.metrics;
+        metrics.invocations.fetch_add(1, Ordering::Relaxed);
+        let mut store = self.new_store(runtime);
+        let outcome = async {
+            let instance: Module = self.pre.instantiate_async(&mut store).await?;
+            instance
+                .plughost_platform_http_handler()
+                .call_handle(&mut store, request)
+                .await
+        }
+        .await;
+        outcome.map_err(|error| self.classify(error, &store))
+    }
+
+    /// Instantiates once, to validate a new version before it serves.
+    pub async fn validate(&self, runtime: &Runtime) -> Result<(), InvocationError> {
+        let mut store = self.new_store(runtime);
+        self.pre
+            .instantiate_async(&mut store)
+            .await
+            .map(drop)
+            .map_err(|e| self.classify(e, &store))
+    }
+
+    fn classify(&self, error: wasmtime::Error, store: &Store<InvocationState>) -> InvocationError {
+        let context = &self.context;
+        let module = context.name.clone();
+        if error.is::<DeadlineReached>()
+            || matches!(
+                error.downcast_ref::<wasmtime::Trap>(),
+                Some(wasmtime::Trap::Interrupt)
+            )
+        {
+            context.metrics.timeouts.fetch_add(1, Ordering::Relaxed);
+            return InvocationError::Deadline {
+                module,
+                deadline_ms: context.limits.deadline.as_millis(),
+            };
+        }
+        if store.data().limiter.refused() {
+            context
+                .metrics
+                .memory_cap_hits
+                .fetch_add(1, Ordering::Relaxed);
+            return InvocationError::MemoryCap {
+                module,
+                cap_mib: context.limits.memory_mib(),
+            };
+        }
+        if error.is::<wasmtime::PoolConcurrencyLimitError>() {
+            return InvocationError::AtCapacity;
+        }
+        context.metrics.traps.fetch_add(1, Ordering::Relaxed);
+        InvocationError::Trap {
+            module,
+            message: format!("{error:?}"),
+        }
+    }
+}
+
+/// Shorthand used by callers holding an `Arc`.
+pub type SharedModule = Arc<LoadedModule>;

@@ -1,0 +1,190 @@
+//! Loads one module folder: manifest, grant, limits, component (compiled off the request
+//! path, through the cache), pre-linking, routes, and a validating instantiation.
+//! Every error names the file and says what to do.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::bindings::ModulePre;
+use super::compile_cache::hex;
+use super::engine::Runtime;
+use super::grants::Grant;
+use super::limits::InvocationLimits;
+use super::module::{LoadedModule, ModuleContext, ModuleMetrics, ModuleSource};
+use crate::capabilities::http::routes::ModuleRoutes;
+use crate::config::manifest::MANIFEST_FILE;
+use crate::config::{HostConfig, Manifest};
+
+/// Why a module folder could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    /// `plugin.toml` is missing, unreadable or invalid.
+    #[error("{0}")]
+    Manifest(String),
+    /// The component file is missing, corrupt, or does not fit the host.
+    #[error("{path}: {message}")]
+    Component {
+        /// The component file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The module conflicts with another loaded module.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A module folder's files, read but not yet compiled.
+pub struct ModuleFiles {
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    /// The component file.
+    pub component_path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Hash of manifest and component.
+    pub fingerprint: String,
+}
+
+/// Reads and validates a folder's manifest and component bytes.
+pub fn read_files(dir: &Path) -> Result<ModuleFiles, LoadError> {
+    let manifest = Manifest::load(dir).map_err(LoadError::Manifest)?;
+    let component_path = component_path(dir, &manifest)?;
+    let bytes = std::fs::read(&component_path).map_err(|e| LoadError::Component {
+        path: component_path.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let manifest_text = std::fs::read(dir.join(MANIFEST_FILE)).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(&manifest_text);
+    hasher.update(&bytes);
+    let fingerprint = hex(&hasher.finalize());
+    Ok(ModuleFiles {
+        manifest,
+        component_path,
+        bytes,
+        fingerprint,
+    })
+}
+
+/// The manifest's `component`, or the folder's only `.wasm` file.
+fn component_path(dir: &Path, manifest: &Manifest) -> Result<PathBuf, LoadError> {
+    if let Some(name) = &manifest.component {
+        return Ok(dir.join(name));
+    }
+    let wasm: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| LoadError::Manifest(format!("cannot list {}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "wasm"))
+        .collect();
+    match wasm.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(LoadError::Manifest(format!(
+            "{}: no .wasm component in the folder; build the module (`host build`) or set `component`",
+            dir.join(MANIFEST_FILE).display()
+        ))),
+        _ => Err(LoadError::Manifest(format!(
+            "{}: several .wasm files in the folder; name the one to load with `component = \"...\"`",
+            dir.join(MANIFEST_FILE).display()
+        ))),
+    }
+}
+
+/// Turns read files into a module ready to serve: resolves the grant, compiles,
+/// pre-links, builds routes and instantiates once to validate.
+pub async fn load(
+    runtime: &Arc<Runtime>,
+    dir: &Path,
+    files: ModuleFiles,
+    metrics: Arc<ModuleMetrics>,
+) -> Result<LoadedModule, LoadError> {
+    let context = Arc::new(context(runtime.config(), dir, &files.manifest, metrics)?);
+    let path = files.component_path.clone();
+    let component_error = |message: String| LoadError::Component {
+        path: path.clone(),
+        message,
+    };
+    let rt = runtime.clone();
+    let component = tokio::task::spawn_blocking(move || rt.compile(&files.bytes))
+        .await
+        .map_err(|e| component_error(format!("compilation crashed: {e}")))?
+        .map_err(|e| component_error(format!("not a valid WebAssembly component: {e:#}")))?;
+    let instance_pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
+        component_error(format!(
+            "cannot be linked: {e:#}; it imports something this host does not provide"
+        ))
+    })?;
+    let pre = ModulePre::new(instance_pre).map_err(|e| {
+        component_error(format!(
+            "does not fit the `plughost:platform/module@0.1.0` world ({e:#}); build it with a guest SDK"
+        ))
+    })?;
+    let routes = match &files.manifest.http {
+        Some(http) => Some(ModuleRoutes::new(http).map_err(|e| {
+            LoadError::Manifest(format!("{}: {e}", dir.join(MANIFEST_FILE).display()))
+        })?),
+        None => None,
+    };
+    let module = LoadedModule {
+        context,
+        pre,
+        routes,
+        source: ModuleSource {
+            dir: dir.to_path_buf(),
+            component: files.component_path,
+            fingerprint: files.fingerprint,
+        },
+    };
+    module
+        .validate(runtime)
+        .await
+        .map_err(|e| component_error(format!("failed its validating instantiation: {e}")))?;
+    Ok(module)
+}
+
+/// Resolves a manifest against the host configuration: tenant, grant, limits, config values.
+pub fn context(
+    host: &HostConfig,
+    dir: &Path,
+    manifest: &Manifest,
+    metrics: Arc<ModuleMetrics>,
+) -> Result<ModuleContext, LoadError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let fail = |e: String| LoadError::Manifest(format!("{}: {e}", manifest_path.display()));
+    for capability in manifest.capabilities.keys() {
+        crate::capabilities::find(capability)
+            .ok_or_else(|| fail(crate::capabilities::unknown(capability)))?;
+    }
+    let tenant = host.tenants.get(&manifest.tenant).ok_or_else(|| {
+        fail(format!(
+            "tenant '{}' is not defined; add [tenants.{}] to host.toml or use one of: {}",
+            manifest.tenant,
+            manifest.tenant,
+            host.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let (grant, withheld) = Grant::resolve(&manifest.capabilities, &manifest.tenant, tenant);
+    for w in withheld {
+        tracing::warn!(
+            module = %manifest.name, tenant = %w.tenant,
+            "the module requests '{}' but its tenant may not be granted it; its calls will be denied",
+            w.capability
+        );
+    }
+    let limits = InvocationLimits::resolve(&host.limits, &manifest.limits).map_err(fail)?;
+    let mut config = manifest.config.clone();
+    if let Some(overrides) = host.modules.get(&manifest.name) {
+        config.extend(overrides.config.clone());
+    }
+    Ok(ModuleContext {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        tenant: manifest.tenant.clone(),
+        grant,
+        config,
+        limits,
+        metrics,
+    })
+}

@@ -1,0 +1,23 @@
+//! The component runtime: engine, limits, grants, loaded modules, the registry that
+//! routes to them, hot swap, and one invocation from start to end.
+
+pub mod bindings;
+pub mod compile_cache;
+pub mod engine;
+pub mod grants;
+pub mod guest_output;
+pub mod invocation;
+pub mod limits;
+pub mod loader;
+pub mod module;
+pub mod registry;
+pub mod state;
+pub mod watcher;
+
+pub use engine::Runtime;
+pub use grants::{Denied, Grant};
+pub use invocation::InvocationError;
+pub use limits::InvocationLimits;
+pub use module::{LoadedModule, ModuleContext};
+pub use registry::ModuleRegistry;
+pub use state::InvocationState;

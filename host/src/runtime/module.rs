@@ -1,0 +1,91 @@
+//! A loaded module version: its identity, grant, config and limits (the context every
+//! instance sees), its pre-linked component and its compiled routes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use super::bindings::ModulePre;
+use super::grants::{Denied, Grant};
+use super::limits::InvocationLimits;
+use super::state::InvocationState;
+use crate::capabilities::http::routes::ModuleRoutes;
+
+/// What every instance of one module version may see of its module.
+#[derive(Debug)]
+pub struct ModuleContext {
+    /// Module name.
+    pub name: String,
+    /// Module version from its manifest.
+    pub version: String,
+    /// Tenant name.
+    pub tenant: String,
+    /// The effective grant.
+    pub grant: Grant,
+    /// Config values: manifest `[config]` overridden by host.toml.
+    pub config: BTreeMap<String, String>,
+    /// Per-invocation limits.
+    pub limits: InvocationLimits,
+    /// Counters shared by every version of the module.
+    pub metrics: Arc<ModuleMetrics>,
+}
+
+impl ModuleContext {
+    /// Checks the grant, counting and logging a refusal.
+    pub fn check(&self, capability: &str, resource: &str) -> Result<(), Denied> {
+        self.grant
+            .check(capability, resource)
+            .inspect_err(|denied| {
+                self.metrics.denied.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(module = %self.name, tenant = %self.tenant, "denied {denied}");
+            })
+    }
+}
+
+/// Counters of one module, kept across its versions.
+#[derive(Debug, Default, Serialize)]
+pub struct ModuleMetrics {
+    /// Invocations started.
+    pub invocations: AtomicU64,
+    /// Invocations that trapped.
+    pub traps: AtomicU64,
+    /// Invocations stopped at their deadline.
+    pub timeouts: AtomicU64,
+    /// Invocations stopped at their memory cap.
+    pub memory_cap_hits: AtomicU64,
+    /// Capability calls refused by the grant.
+    pub denied: AtomicU64,
+}
+
+/// One loaded version of a module, ready to instantiate.
+pub struct LoadedModule {
+    /// What instances see.
+    pub context: Arc<ModuleContext>,
+    /// The pre-linked component.
+    pub pre: ModulePre<InvocationState>,
+    /// The module's HTTP mount and routes, when it serves HTTP.
+    pub routes: Option<ModuleRoutes>,
+    /// Where it was loaded from.
+    pub source: ModuleSource,
+}
+
+/// Files a module version was loaded from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleSource {
+    /// The module's folder.
+    pub dir: PathBuf,
+    /// The component file.
+    pub component: PathBuf,
+    /// SHA-256 of manifest and component, to skip reloading unchanged files.
+    pub fingerprint: String,
+}
+
+impl LoadedModule {
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.context.name
+    }
+}

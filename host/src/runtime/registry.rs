@@ -1,0 +1,324 @@
+//! The module registry: which module version serves each plugin folder, swapped
+//! atomically. Readers take a snapshot without locking; in-flight invocations keep
+//! the version they started on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+
+use super::engine::Runtime;
+use super::loader::{self, LoadError};
+use super::module::{LoadedModule, ModuleMetrics};
+use crate::config::manifest::MANIFEST_FILE;
+
+/// Modules serving now, by plugin folder name, with their HTTP mounts.
+#[derive(Default)]
+pub struct RoutingTable {
+    modules: BTreeMap<String, Arc<LoadedModule>>,
+    /// Longest prefix first.
+    mounts: Vec<(String, Arc<LoadedModule>)>,
+}
+
+impl RoutingTable {
+    fn with(&self, folder: &str, module: Option<Arc<LoadedModule>>) -> RoutingTable {
+        let mut modules = self.modules.clone();
+        match module {
+            Some(m) => modules.insert(folder.to_string(), m),
+            None => modules.remove(folder),
+        };
+        let mut mounts: Vec<_> = modules
+            .values()
+            .filter_map(|m| {
+                m.routes
+                    .as_ref()
+                    .map(|r| (r.prefix().to_string(), m.clone()))
+            })
+            .collect();
+        mounts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        RoutingTable { modules, mounts }
+    }
+
+    /// The module mounted at the longest prefix of `path`, with the rest of the path.
+    pub fn mount_for<'a>(&self, path: &'a str) -> Option<(&Arc<LoadedModule>, &'a str)> {
+        self.mounts.iter().find_map(|(prefix, module)| {
+            let rest = if prefix == "/" {
+                Some(path)
+            } else {
+                path.strip_prefix(prefix.as_str())
+            }?;
+            match rest {
+                "" => Some((module, "/")),
+                r if r.starts_with('/') => Some((module, r)),
+                _ => None,
+            }
+        })
+    }
+
+    /// Every serving module.
+    pub fn modules(&self) -> impl Iterator<Item = (&String, &Arc<LoadedModule>)> {
+        self.modules.iter()
+    }
+
+    /// A module by name.
+    pub fn by_name(&self, name: &str) -> Option<&Arc<LoadedModule>> {
+        self.modules.values().find(|m| m.name() == name)
+    }
+
+    fn conflict(&self, folder: &str, module: &LoadedModule) -> Option<String> {
+        self.modules.iter().filter(|(f, _)| f.as_str() != folder).find_map(|(other_folder, other)| {
+            if other.name() == module.name() {
+                return Some(format!(
+                    "module name '{}' is already used by folder '{other_folder}'; rename one of them",
+                    module.name()
+                ));
+            }
+            let (Some(mine), Some(theirs)) = (&module.routes, &other.routes) else { return None };
+            (mine.prefix() == theirs.prefix()).then(|| {
+                format!(
+                    "prefix '{}' is already mounted by module '{}'; choose another http.prefix",
+                    mine.prefix(),
+                    other.name()
+                )
+            })
+        })
+    }
+}
+
+/// What the registry knows of one plugin folder, for the admin API and logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleStatus {
+    /// Plugin folder name.
+    pub folder: String,
+    /// `serving`, `failed` (never loaded) or `removed`.
+    pub state: &'static str,
+    /// Name, version, tenant and prefix of the serving version.
+    pub serving: Option<ServingVersion>,
+    /// Why the last load failed, if it did (the previous version keeps serving).
+    pub last_error: Option<String>,
+    /// When the state last changed, seconds since the Unix epoch.
+    pub changed_at: u64,
+}
+
+/// The version that serves a folder.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServingVersion {
+    /// Module name.
+    pub name: String,
+    /// Module version.
+    pub version: String,
+    /// Tenant.
+    pub tenant: String,
+    /// HTTP prefix.
+    pub prefix: Option<String>,
+    /// Granted capabilities and scopes.
+    pub grant: BTreeMap<String, Vec<String>>,
+    /// Counters.
+    pub metrics: Arc<ModuleMetrics>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// A version was loaded and now serves.
+    Swapped,
+    /// The files did not change.
+    Unchanged,
+    /// The folder is gone; its module was unmounted.
+    Removed,
+    /// The new files failed; the previous version (if any) keeps serving.
+    Failed(String),
+}
+
+/// All modules of one plugins folder.
+pub struct ModuleRegistry {
+    runtime: Arc<Runtime>,
+    plugins_dir: PathBuf,
+    table: ArcSwap<RoutingTable>,
+    statuses: Mutex<BTreeMap<String, ModuleStatus>>,
+    metrics: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
+    failed_fingerprints: Mutex<BTreeMap<String, String>>,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl ModuleRegistry {
+    /// An empty registry for `plugins_dir`.
+    pub fn new(runtime: Arc<Runtime>, plugins_dir: PathBuf) -> Arc<ModuleRegistry> {
+        Arc::new(ModuleRegistry {
+            runtime,
+            plugins_dir,
+            table: ArcSwap::default(),
+            statuses: Mutex::default(),
+            metrics: Mutex::default(),
+            failed_fingerprints: Mutex::default(),
+            reloading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The plugins folder.
+    pub fn plugins_dir(&self) -> &Path {
+        &self.plugins_dir
+    }
+
+    /// The modules serving now; cheap, lock-free.
+    pub fn snapshot(&self) -> arc_swap::Guard<Arc<RoutingTable>> {
+        self.table.load()
+    }
+
+    /// Loads every module folder; a folder that fails is reported and the rest still load.
+    pub async fn load_all(&self) -> std::io::Result<()> {
+        let mut folders: Vec<String> = std::fs::read_dir(&self.plugins_dir)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        folders.sort();
+        for folder in folders {
+            self.reload(&folder).await;
+        }
+        Ok(())
+    }
+
+    /// Brings one folder up to date: loads a new or changed module and swaps it in,
+    /// unmounts a removed one, or keeps the old version when the new one fails.
+    pub async fn reload(&self, folder: &str) -> ReloadOutcome {
+        let _one_at_a_time = self.reloading.lock().await;
+        let dir = self.plugins_dir.join(folder);
+        if !dir.join(MANIFEST_FILE).is_file() {
+            return self.remove(folder);
+        }
+        let files = match loader::read_files(&dir) {
+            Ok(files) => files,
+            Err(e) => return self.fail(folder, e, None),
+        };
+        let serving = self.table.load().modules.get(folder).cloned();
+        if serving
+            .as_ref()
+            .is_some_and(|m| m.source.fingerprint == files.fingerprint)
+        {
+            return ReloadOutcome::Unchanged;
+        }
+        if self.failed_fingerprints.lock().unwrap().get(folder) == Some(&files.fingerprint) {
+            return ReloadOutcome::Unchanged;
+        }
+        let fingerprint = files.fingerprint.clone();
+        let metrics = self.metrics_for(&files.manifest.name);
+        let started = std::time::Instant::now();
+        let module = match loader::load(&self.runtime, &dir, files, metrics).await {
+            Ok(m) => Arc::new(m),
+            Err(e) => return self.fail(folder, e, Some(fingerprint)),
+        };
+        let current = self.table.load_full();
+        if let Some(conflict) = current.conflict(folder, &module) {
+            return self.fail(
+                folder,
+                LoadError::Conflict(format!("{}: {conflict}", dir.display())),
+                Some(fingerprint),
+            );
+        }
+        self.table
+            .store(Arc::new(current.with(folder, Some(module.clone()))));
+        self.failed_fingerprints.lock().unwrap().remove(folder);
+        let ctx = &module.context;
+        tracing::info!(
+            module = %ctx.name, tenant = %ctx.tenant, version = %ctx.version,
+            prefix = module.routes.as_ref().map(|r| r.prefix()).unwrap_or("-"),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "{} module", if serving.is_some() { "swapped in" } else { "loaded" }
+        );
+        self.set_status(folder, "serving", Some(&module), None);
+        ReloadOutcome::Swapped
+    }
+
+    fn remove(&self, folder: &str) -> ReloadOutcome {
+        let current = self.table.load_full();
+        let Some(module) = current.modules.get(folder) else {
+            self.statuses.lock().unwrap().remove(folder);
+            return ReloadOutcome::Unchanged;
+        };
+        tracing::info!(module = %module.name(), tenant = %module.context.tenant, "module removed; its routes are unmounted");
+        self.table.store(Arc::new(current.with(folder, None)));
+        self.set_status(folder, "removed", None, None);
+        ReloadOutcome::Removed
+    }
+
+    fn fail(&self, folder: &str, error: LoadError, fingerprint: Option<String>) -> ReloadOutcome {
+        let message = error.to_string();
+        let serving = self.table.load().modules.get(folder).cloned();
+        match &serving {
+            Some(old) => tracing::error!(
+                module = %old.name(), tenant = %old.context.tenant,
+                "new version rejected; version {} keeps serving: {message}", old.context.version
+            ),
+            None => tracing::error!(folder, "module not loaded: {message}"),
+        }
+        if let Some(fp) = fingerprint {
+            self.failed_fingerprints
+                .lock()
+                .unwrap()
+                .insert(folder.to_string(), fp);
+        }
+        let state = if serving.is_some() {
+            "serving"
+        } else {
+            "failed"
+        };
+        self.set_status(folder, state, serving.as_deref(), Some(message.clone()));
+        ReloadOutcome::Failed(message)
+    }
+
+    fn metrics_for(&self, name: &str) -> Arc<ModuleMetrics> {
+        self.metrics
+            .lock()
+            .unwrap()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn set_status(
+        &self,
+        folder: &str,
+        state: &'static str,
+        module: Option<&LoadedModule>,
+        error: Option<String>,
+    ) {
+        let serving = module.map(|m| ServingVersion {
+            name: m.context.name.clone(),
+            version: m.context.version.clone(),
+            tenant: m.context.tenant.clone(),
+            prefix: m.routes.as_ref().map(|r| r.prefix().to_string()),
+            grant: m.context.grant.summary(),
+            metrics: m.context.metrics.clone(),
+        });
+        let changed_at = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let status = ModuleStatus {
+            folder: folder.to_string(),
+            state,
+            serving,
+            last_error: error,
+            changed_at,
+        };
+        self.statuses
+            .lock()
+            .unwrap()
+            .insert(folder.to_string(), status);
+    }
+
+    /// What is known of every folder.
+    pub fn statuses(&self) -> Vec<ModuleStatus> {
+        self.statuses.lock().unwrap().values().cloned().collect()
+    }
+}

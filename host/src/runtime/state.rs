@@ -1,0 +1,46 @@
+//! The per-invocation store data, and the views that give each capability only its part.
+
+use std::sync::Arc;
+
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::guest_output::GuestOutput;
+use super::limits::MemoryLimiter;
+use super::module::ModuleContext;
+
+/// Everything one instance may reach: WASI (granting nothing), its module's context
+/// (grant, config, identity) and its memory limiter.
+pub struct InvocationState {
+    /// The module this instance belongs to.
+    pub module: Arc<ModuleContext>,
+    /// Enforces the memory cap.
+    pub limiter: MemoryLimiter,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl InvocationState {
+    /// Fresh state for one invocation of `module`.
+    pub fn new(module: Arc<ModuleContext>) -> Self {
+        // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(GuestOutput::stdout(module.clone()))
+            .stderr(GuestOutput::stderr(module.clone()))
+            .build();
+        InvocationState {
+            limiter: MemoryLimiter::new(module.limits.memory_bytes),
+            module,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for InvocationState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

@@ -1,1 +1,13 @@
+//! Integration tests: a real `host` process, real components built from
+//! `examples/` and `tests/modules/` (by `scripts/test`, once per run), driven over HTTP.
 
+mod harness;
+
+mod cli;
+mod grants;
+mod hot_swap;
+mod http;
+mod limits;
+mod logging;
+mod python;
+mod startup;

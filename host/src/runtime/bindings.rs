@@ -4,6 +4,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "plughost:platform/module@0.1.0",
     exports: { default: async },
+    additional_derives: [PartialEq],
 });
 
 pub use plughost::platform::http_types::{Request as GuestRequest, Response as GuestResponse};

@@ -56,13 +56,17 @@ impl LoadedModule {
         store.limiter(|state| &mut state.limiter);
         let deadline = Instant::now() + self.context.limits.deadline;
         // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
-        // guest never holds a worker thread for longer than one tick.
+        // guest never holds a worker thread for longer than one tick. tokio's own yield
+        // puts the task behind the others (a plain self-wake would run it again first).
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
                 return Err(DeadlineReached.into());
             }
-            Ok(UpdateDeadline::Yield(1))
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         });
         store
     }

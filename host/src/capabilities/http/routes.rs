@@ -68,12 +68,19 @@ impl ModuleRoutes {
                 params: matched
                     .params
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .map(|(k, v)| (k.to_string(), decode(v)))
                     .collect(),
             },
             None => RouteMatch::MethodNotAllowed(matched.value.keys().cloned().collect()),
         }
     }
+}
+
+/// Percent-decodes a path segment (`Grace%20Hopper` → `Grace Hopper`).
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -113,6 +120,15 @@ mod tests {
                 params: vec![("rest".into(), "a/b.txt".into())]
             }
         );
+    }
+
+    #[test]
+    fn params_are_percent_decoded() {
+        let r = routes(&[("GET", "/{name}")]);
+        let RouteMatch::Found { params, .. } = r.find("GET", "/Grace%20Hopper") else {
+            panic!()
+        };
+        assert_eq!(params, vec![("name".into(), "Grace Hopper".into())]);
     }
 
     #[test]

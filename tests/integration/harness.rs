@@ -1,0 +1,312 @@
+//! Starts a real host on a free port with a throwaway plugins folder, and talks to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The host binary under test.
+pub const HOST: &str = env!("CARGO_BIN_EXE_host");
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A built fixture module folder (plugin.toml + .wasm), from `target/test-modules/NAME`.
+pub fn fixture(name: &str) -> PathBuf {
+    let dir = repo().join("target/test-modules").join(name);
+    assert!(
+        dir.join("plugin.toml").is_file(),
+        "fixture module {name} is not built at {}; run scripts/test, which builds the fixture modules first",
+        dir.display()
+    );
+    dir
+}
+
+/// Copies a fixture module folder into `plugins/folder`.
+pub fn install(plugins: &Path, fixture_name: &str, folder: &str) -> PathBuf {
+    let to = plugins.join(folder);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(fixture(fixture_name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    to
+}
+
+/// Writes a file atomically (write, then rename), as deploy tools should.
+pub fn write_atomic(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// The single `.wasm` in a module folder.
+pub fn wasm_in(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .expect("a .wasm in the folder")
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A running host process; killed on drop.
+pub struct Host {
+    child: Child,
+    pub base: String,
+    pub plugins: PathBuf,
+    logs: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// How to start a host.
+pub struct HostOptions {
+    pub config: Option<String>,
+    pub cache_dir: PathBuf,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            config: None,
+            cache_dir: repo().join("target/test-cache"),
+        }
+    }
+}
+
+impl Host {
+    /// A host over a new plugins folder holding the given fixtures (fixture, folder).
+    pub fn with_modules(modules: &[(&str, &str)]) -> Host {
+        Host::with_options(modules, HostOptions::default())
+    }
+
+    /// Same, with options.
+    pub fn with_options(modules: &[(&str, &str)], options: HostOptions) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        for (fixture, folder) in modules {
+            install(&plugins, fixture, folder);
+        }
+        let config = options.config.as_ref().map(|text| {
+            let path = dir.path().join("host.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        let mut host = Host::start(&plugins, config.as_deref(), &options.cache_dir);
+        host._dir = Some(dir);
+        host
+    }
+
+    /// Starts `host run` on a free port and waits until it listens.
+    pub fn start(plugins: &Path, config: Option<&Path>, cache_dir: &Path) -> Host {
+        let mut cmd = Command::new(HOST);
+        cmd.args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--plugins",
+        ])
+        .arg(plugins)
+        .arg("--cache-dir")
+        .arg(cache_dir)
+        .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd.spawn().expect("spawn host");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let addr: String = line[at + 20..].chars().take_while(|c| *c != '"').collect();
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "host did not start listening; its log:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
+            }
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Host {
+            child,
+            base: format!("http://{addr}"),
+            plugins: plugins.to_path_buf(),
+            logs,
+            agent,
+            _dir: None,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], Vec::new())
+    }
+
+    /// Any request.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        self.try_request(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path} failed: {e}"))
+    }
+
+    /// Any request, transport errors returned.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Reply, ureq::Error> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let mut response = self.agent.run(builder.body(body).unwrap())?;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string()?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Log lines so far, parsed.
+    pub fn logs(&self) -> Vec<Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Raw log text so far.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Waits until some log line satisfies `pred`.
+    pub fn wait_for_log(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| pred(l)) {
+                return line;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "no such log line within {timeout:?}; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Polls `path` until `pred` holds for its reply.
+    pub fn wait_until(
+        &self,
+        path: &str,
+        timeout: Duration,
+        pred: impl Fn(&Reply) -> bool,
+    ) -> Reply {
+        let start = Instant::now();
+        loop {
+            let reply = self.get(path);
+            if pred(&reply) {
+                return reply;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{path} never satisfied the condition; last: {reply:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The admin API's status of one folder.
+    pub fn status_of(&self, folder: &str) -> Value {
+        let all = self.get("/_admin/modules").json();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["folder"] == folder)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A log line's message.
+pub fn message(line: &Value) -> &str {
+    line["message"].as_str().unwrap_or_default()
+}

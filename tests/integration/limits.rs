@@ -106,3 +106,24 @@ fn wait_for_error(host: &Host, folder: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_module_has_no_env_args_files_or_sockets() {
+    let host = Host::with_modules(&[("probe", "probe")]);
+    let reply = host.get("/probe/ambient");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let seen = reply.json();
+    assert_eq!(
+        seen["env"],
+        serde_json::json!([]),
+        "no inherited environment"
+    );
+    assert_eq!(seen["args"], 0);
+    for attempt in ["read_dir_root", "read_passwd", "connect"] {
+        let outcome = seen[attempt].as_str().unwrap();
+        assert!(
+            outcome.starts_with("Err("),
+            "{attempt} should fail: {outcome}"
+        );
+    }
+}

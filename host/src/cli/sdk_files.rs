@@ -45,3 +45,32 @@ pub fn write_all(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn files_in(dir: &Path, ext: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(ext))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_wit_file_and_python_sdk_file_is_embedded() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut wit: Vec<String> = super::WIT.iter().map(|(n, _)| n.to_string()).collect();
+        wit.sort();
+        assert_eq!(wit, files_in(&root.join("wit"), ".wit"));
+        let mut py: Vec<String> = super::PYTHON_SDK
+            .iter()
+            .map(|(n, _)| n.trim_start_matches("plughost/").to_string())
+            .collect();
+        py.sort();
+        assert_eq!(py, files_in(&root.join("guest-sdk/python/plughost"), ".py"));
+    }
+}

@@ -38,7 +38,7 @@ impl RoutingTable {
                     .map(|r| (r.prefix().to_string(), m.clone()))
             })
             .collect();
-        mounts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         RoutingTable { modules, mounts }
     }
 

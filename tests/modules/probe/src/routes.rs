@@ -18,6 +18,7 @@ impl plughost_sdk::Module for Probe {
             .get("/config/{key}", read_config)
             .get("/output", write_output)
             .get("/slow", slow)
+            .get("/ambient", ambient_authority)
     }
 }
 
@@ -76,6 +77,23 @@ fn read_config(request: Request) -> Result<Response> {
 fn slow(_: Request) -> Result<Response> {
     std::thread::sleep(std::time::Duration::from_millis(600));
     Ok(Response::text(format!("slow ({VARIANT})")))
+}
+
+/// Tries what a sandboxed module must not be able to do, and reports what happened.
+fn ambient_authority(_: Request) -> Result<Response> {
+    let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    let args = std::env::args().count();
+    let root = std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string());
+    let passwd = std::fs::read_to_string("/etc/passwd").map(|_| ()).map_err(|e| e.to_string());
+    let net = std::net::TcpStream::connect("127.0.0.1:5432").map(|_| ()).map_err(|e| e.to_string());
+    let body = serde_json::json!({
+        "env": env,
+        "args": args,
+        "read_dir_root": format!("{root:?}"),
+        "read_passwd": format!("{passwd:?}"),
+        "connect": format!("{net:?}"),
+    });
+    Ok(Response::json(body.to_string()))
 }
 
 fn write_output(request: Request) -> Result<Response> {

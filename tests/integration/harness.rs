@@ -235,6 +235,29 @@ impl Host {
         })
     }
 
+    /// Sends raw bytes (a request head, then `body`) on a new connection and returns the
+    /// status and the whole answer. Write errors are ignored: the host may answer and close
+    /// before the body is sent, which is what some tests check.
+    pub fn raw(&self, head: &str, body: &[u8]) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(self.base.trim_start_matches("http://")).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let _ = stream.write_all(body);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, answer)
+    }
+
     /// Log lines so far, parsed.
     pub fn logs(&self) -> Vec<Value> {
         self.logs

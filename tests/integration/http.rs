@@ -90,9 +90,25 @@ fn a_declared_route_the_module_does_not_bind_is_404_from_the_sdk() {
 fn a_body_over_the_limit_is_413_and_one_at_the_limit_passes() {
     let host = probe();
     let limit = 1024 * 1024;
-    let reply = host.request("POST", "/probe/echo/1", &[], vec![b'a'; limit + 1]);
-    assert_eq!(reply.status, 413);
-    assert_eq!(reply.json()["error"]["code"], "body_too_large");
+    // A declared length over the limit is refused before the body is read: a client that
+    // asks `Expect: 100-continue` never has to send it.
+    let head = format!(
+        "POST /probe/echo/1 HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+        limit + 1
+    );
+    let (status, answer) = host.raw(&head, b"");
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer.contains("body_too_large") && answer.contains("x-request-id"),
+        "{answer}"
+    );
+    // A chunked body (no declared length) is cut off once it passes the limit.
+    let head = "POST /probe/echo/1 HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    let mut body = format!("{:x}\r\n", limit + 1).into_bytes();
+    body.extend(vec![b'a'; limit + 1]);
+    body.extend(b"\r\n0\r\n\r\n");
+    let (status, answer) = host.raw(head, &body);
+    assert_eq!(status, 413, "{answer}");
     let reply = host.request("POST", "/probe/echo/1", &[], vec![b'a'; limit]);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["body_len"], limit);

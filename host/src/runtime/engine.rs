@@ -105,9 +105,11 @@ fn engine_config(host: &HostConfig) -> Config {
 /// the rest's `madvise` calls (31k requests/s).
 fn tune_memory_reset(pool: &mut PoolingAllocationConfig) {
     if PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.pagemap_scan(wasmtime::Enabled::Yes).linear_memory_keep_resident(4 << 20);
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(4 << 20);
     } else {
-        pool.linear_memory_keep_resident(64 << 10).decommit_batch_size(64);
+        pool.linear_memory_keep_resident(64 << 10)
+            .decommit_batch_size(64);
     }
 }
 

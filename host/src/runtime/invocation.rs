@@ -1,7 +1,6 @@
 //! One invocation: a fresh store and instance from the module's `InstancePre`, run under
 //! its deadline and memory cap, with failures classified for the caller.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -136,6 +135,3 @@ impl LoadedModule {
         }
     }
 }
-
-/// Shorthand used by callers holding an `Arc`.
-pub type SharedModule = Arc<LoadedModule>;

@@ -310,6 +310,22 @@ impl Host {
         }
     }
 
+    /// Waits until the admin API reports a load error for `folder`, and returns it.
+    pub fn wait_for_error(&self, folder: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.status_of(folder)["last_error"].as_str() {
+                return e.to_string();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no error reported for {folder}: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The admin API's status of one folder.
     pub fn status_of(&self, folder: &str) -> Value {
         let all = self.get("/_admin/modules").json();

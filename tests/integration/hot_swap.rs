@@ -137,7 +137,7 @@ fn a_corrupt_component_is_reported_naming_the_file_and_the_old_version_keeps_ser
     let host = Host::with_modules(&[("hello-rust", "hello-rust")]);
     let wasm = wasm_in(&host.plugins.join("hello-rust"));
     write_atomic(&wasm, b"\0asm this is not a component");
-    let error = wait_for_error(&host, "hello-rust");
+    let error = host.wait_for_error("hello-rust");
     assert!(error.contains(wasm.to_str().unwrap()), "{error}");
     assert!(
         error.contains("not a valid WebAssembly component"),
@@ -154,7 +154,7 @@ fn a_bad_manifest_is_reported_naming_the_file_and_the_old_version_keeps_serving(
     let host = Host::with_modules(&[("hello-rust", "hello-rust")]);
     let manifest = host.plugins.join("hello-rust/plugin.toml");
     write_atomic(&manifest, b"name = \"hello-rust\"\n[http]\nprefix = 42\n");
-    let error = wait_for_error(&host, "hello-rust");
+    let error = host.wait_for_error("hello-rust");
     assert!(error.contains(manifest.to_str().unwrap()), "{error}");
     assert!(error.contains("prefix"), "{error}");
     assert_eq!(host.get("/hello-rust/Ada").body, "Hello, Ada! (rust)");
@@ -167,7 +167,7 @@ fn a_component_that_does_not_export_the_handler_is_refused() {
     // A valid component with an empty world: compiles, but does not fit.
     let empty = wat_free_empty_component();
     write_atomic(&wasm_in(&host.plugins.join("hello-rust")), &empty);
-    let error = wait_for_error(&host, "hello-rust");
+    let error = host.wait_for_error("hello-rust");
     assert!(error.contains("does not fit"), "{error}");
     assert_eq!(host.get("/hello-rust/Ada").status, 200);
 }
@@ -175,19 +175,4 @@ fn a_component_that_does_not_export_the_handler_is_refused() {
 /// The smallest valid component: the 8-byte component preamble.
 fn wat_free_empty_component() -> Vec<u8> {
     vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]
-}
-
-fn wait_for_error(host: &Host, folder: &str) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(e) = host.status_of(folder)["last_error"].as_str() {
-            return e.to_string();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no error reported for {folder}: {}",
-            host.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -83,7 +83,7 @@ fn manifest_limits_above_the_host_ceiling_are_refused_with_a_clear_message() {
     let manifest = host.plugins.join("hello-rust/plugin.toml");
     let text = std::fs::read_to_string(&manifest).unwrap() + "\n[limits]\nmemory-mib = 100000\n";
     crate::harness::write_atomic(&manifest, text.as_bytes());
-    let status = wait_for_error(&host, "hello-rust");
+    let status = host.wait_for_error("hello-rust");
     assert!(status.contains("memory-mib"), "{status}");
     assert!(status.contains("plugin.toml"), "{status}");
     assert_eq!(
@@ -91,20 +91,6 @@ fn manifest_limits_above_the_host_ceiling_are_refused_with_a_clear_message() {
         200,
         "the old version keeps serving"
     );
-}
-
-fn wait_for_error(host: &Host, folder: &str) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(e) = host.status_of(folder)["last_error"].as_str() {
-            return e.to_string();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no error reported for {folder}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! [`capabilities`] (one folder each, same shape), [`config`] (`plugin.toml`,
 //! `host.toml`), [`cli`] (the `host` command).
 
+#![deny(missing_docs)]
+
 pub mod capabilities;
 pub mod cli;
 pub mod config;

@@ -1,5 +1,7 @@
 //! Host bindings generated from `wit/`, the single source of the ABI.
 
+#![allow(missing_docs)]
+
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plughost:platform/module@0.1.0",

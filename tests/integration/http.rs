@@ -66,6 +66,7 @@ fn an_unknown_prefix_or_route_is_404_and_a_wrong_method_is_405() {
     );
     let reply = host.request("DELETE", "/hello-rust/Ada", &[], Vec::new());
     assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET"));
     assert!(
         reply.json()["error"]["message"]
             .as_str()

@@ -66,11 +66,13 @@ async fn serve(
                 "{method} is not allowed on {path}; allowed: {}",
                 allowed.join(", ")
             );
-            return Err(HttpError::new(
+            let mut error = HttpError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 message,
-            ));
+            );
+            error.allow = Some(allowed.join(", "));
+            return Err(error);
         }
         RouteMatch::NoRoute => {
             let message = format!("module '{}' declares no route for {path}", module.name());

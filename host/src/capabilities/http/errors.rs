@@ -1,6 +1,7 @@
 //! Errors the router answers with: a status and a JSON body carrying the request id.
 
-use axum::http::StatusCode;
+use axum::http::header::ALLOW;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::runtime::InvocationError;
@@ -15,6 +16,8 @@ pub struct HttpError {
     pub code: &'static str,
     /// What went wrong and what to do.
     pub message: String,
+    /// Methods the path accepts, sent as `Allow` with a 405.
+    pub allow: Option<String>,
 }
 
 impl HttpError {
@@ -24,6 +27,7 @@ impl HttpError {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
     }
 
@@ -37,12 +41,16 @@ impl HttpError {
                 "request_id": request_id,
             }
         });
-        (
+        let mut response = (
             self.status,
             [("content-type", "application/json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            response.headers_mut().insert(ALLOW, allow);
+        }
+        response
     }
 }
 

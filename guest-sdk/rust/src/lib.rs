@@ -25,6 +25,7 @@ extern crate self as plughost_sdk;
 pub mod config;
 pub mod http;
 pub mod log;
+pub mod orm;
 
 /// Generated bindings for the `plughost:platform/module@0.1.0` world.
 #[allow(unsafe_code, missing_docs, clippy::all)]

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod http;
 pub mod log;
+pub mod orm;
 
 use wasmtime::component::Linker;
 
@@ -24,7 +25,7 @@ pub struct CapabilityDescriptor {
 }
 
 /// Every capability a module may import.
-pub const ALL: &[CapabilityDescriptor] = &[log::CAPABILITY, config::CAPABILITY];
+pub const ALL: &[CapabilityDescriptor] = &[log::CAPABILITY, config::CAPABILITY, orm::CAPABILITY];
 
 /// The capability called `name`.
 pub fn find(name: &str) -> Option<&'static CapabilityDescriptor> {

@@ -100,10 +100,29 @@ fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
     }
     // Component first, manifest last, each by rename: a running host sees whole files.
     std::fs::rename(&staged, target_dir.join(&wasm_name))?;
+    copy_migrations(dir, &target_dir)?;
     let manifest_tmp = target_dir.join(".plugin.toml.building");
     std::fs::copy(dir.join(MANIFEST_FILE), &manifest_tmp)?;
     std::fs::rename(&manifest_tmp, target_dir.join(MANIFEST_FILE))?;
     eprintln!("  -> {}", target_dir.join(&wasm_name).display());
+    Ok(())
+}
+
+/// Manual migrations (`migrations/*.sql`) travel with the module.
+fn copy_migrations(dir: &Path, target_dir: &Path) -> anyhow::Result<()> {
+    let from = dir.join("migrations");
+    let Ok(entries) = std::fs::read_dir(&from) else {
+        return Ok(());
+    };
+    let to = target_dir.join("migrations");
+    std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "sql") {
+            std::fs::copy(&path, to.join(entry.file_name()))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+        }
+    }
     Ok(())
 }
 

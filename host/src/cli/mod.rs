@@ -1,7 +1,8 @@
-//! The `host` command: run, new, build, check, inspect.
+//! The `host` command: run, new, build, check, inspect, db.
 
 mod build;
 mod check;
+mod db;
 mod inspect;
 mod new;
 mod run;
@@ -42,6 +43,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Print the WIT world of a component.
     Inspect(inspect::InspectArgs),
+    /// Apply, undo or list the modules' manual database migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.
@@ -54,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Db(command) => db::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,10 @@ pub struct RunArgs {
     /// Address to listen on (overrides host.toml); default 127.0.0.1:8080.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Database for the orm capability: sqlite://FILE, postgres://… or mysql://…
+    /// (overrides host.toml); default: an SQLite file data/plughost.db beside the plugins folder.
+    #[arg(long, env = "PLUGHOST_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Where compiled code is cached (overrides host.toml).
     #[arg(long, env = "PLUGHOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -31,7 +35,7 @@ pub struct RunArgs {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let mut config = load_config(args.config.as_deref(), &args.plugins)?;
+    let mut config = resolve_config(args.config.as_deref(), &args.plugins, args.database_url)?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
@@ -49,6 +53,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?
         .block_on(serve_plugins(Arc::new(config), args.plugins))
+}
+
+/// The host configuration with the database URL settled: `--database-url`, else
+/// host.toml's, else the SQLite file beside the plugins folder.
+pub fn resolve_config(
+    explicit: Option<&Path>,
+    plugins: &Path,
+    database_url: Option<String>,
+) -> anyhow::Result<HostConfig> {
+    let mut config = load_config(explicit, plugins)?;
+    let url = database_url.unwrap_or_else(|| config.database_url(plugins));
+    config.database.url = Some(url);
+    Ok(config)
 }
 
 /// `--config`, else `host.toml` beside the plugins folder, else defaults.

@@ -25,6 +25,18 @@ pub struct HostConfig {
     /// Per-module settings by module name.
     #[serde(default)]
     pub modules: BTreeMap<String, ModuleOverrides>,
+    /// The database behind the `orm` capability.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+}
+
+/// Where the ORM keeps its tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DatabaseConfig {
+    /// `sqlite://FILE`, `postgres://…` or `mysql://…`; default: an SQLite file
+    /// `data/plughost.db` beside the plugins folder.
+    pub url: Option<String>,
 }
 
 /// Server settings.
@@ -131,6 +143,7 @@ impl Default for HostConfig {
             limits: LimitsConfig::default(),
             tenants: BTreeMap::new(),
             modules: BTreeMap::new(),
+            database: DatabaseConfig::default(),
         };
         config.add_default_tenant();
         config
@@ -176,6 +189,21 @@ impl HostConfig {
             return Err("limits.memory-mib must not exceed limits.max-memory-mib".into());
         }
         Ok(())
+    }
+
+    /// The database URL: configured, or an SQLite file `data/plughost.db` beside `plugins`.
+    pub fn database_url(&self, plugins: &Path) -> String {
+        if let Some(url) = &self.database.url {
+            return url.clone();
+        }
+        let base = plugins
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        format!(
+            "sqlite://{}",
+            base.join("data").join("plughost.db").display()
+        )
     }
 
     /// The cache directory: configured, or `$XDG_CACHE_HOME/plughost`, or `~/.cache/plughost`.

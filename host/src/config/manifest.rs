@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::ScopeSet;
+use crate::capabilities::orm::ModelSpec;
 
 /// File name of a module's manifest inside its folder.
 pub const MANIFEST_FILE: &str = "plugin.toml";
@@ -35,6 +36,9 @@ pub struct Manifest {
     /// Configuration values the module reads through the `config` capability.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// ORM models by name (`[models.todo]`), migrated when the module loads.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelSpec>,
 }
 
 /// Where a module mounts and which routes it serves.
@@ -122,6 +126,7 @@ impl Manifest {
         if let Some(http) = &self.http {
             validate_http(http)?;
         }
+        crate::capabilities::orm::model::models_from_manifest(&self.models)?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plughost:platform/module@0.1.0",
+    imports: { "plughost:platform/orm": async },
     exports: { default: async },
     additional_derives: [PartialEq],
 });

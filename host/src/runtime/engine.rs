@@ -10,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
+use crate::capabilities::orm::OrmStore;
 use crate::config::HostConfig;
 
 /// Engine, linker and compile cache shared by every module.
@@ -18,6 +19,7 @@ pub struct Runtime {
     linker: Linker<InvocationState>,
     cache: CompileCache,
     config: Arc<HostConfig>,
+    orm: Arc<OrmStore>,
 }
 
 impl Runtime {
@@ -40,12 +42,23 @@ impl Runtime {
         }
         let cache = CompileCache::new(&engine, config.cache_dir());
         start_epoch_ticker(engine.weak());
+        let database_url = config
+            .database
+            .url
+            .clone()
+            .unwrap_or_else(|| config.database_url(std::path::Path::new("plugins")));
         Ok(Arc::new(Runtime {
             engine,
             linker,
             cache,
             config,
+            orm: Arc::new(OrmStore::new(database_url)),
         }))
+    }
+
+    /// The database behind the `orm` capability.
+    pub fn orm(&self) -> &Arc<OrmStore> {
+        &self.orm
     }
 
     /// The engine.

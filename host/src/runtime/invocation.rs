@@ -51,7 +51,8 @@ struct DeadlineReached;
 impl LoadedModule {
     /// Creates the store for one invocation, with limits armed.
     pub fn new_store(&self, runtime: &Runtime) -> Store<InvocationState> {
-        let mut store = Store::new(runtime.engine(), InvocationState::new(self.context.clone()));
+        let state = InvocationState::new(self.context.clone(), runtime.orm().clone());
+        let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
         let deadline = Instant::now() + self.context.limits.deadline;
         // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
@@ -87,7 +88,14 @@ impl LoadedModule {
                 .await
         }
         .await;
-        outcome.map_err(|error| self.classify(error, &store))
+        let result = outcome.map_err(|error| self.classify(error, &store))?;
+        // An open transaction ends with the invocation; a trap already dropped (rolled back) it.
+        if let Err(e) = store.data_mut().orm.finish(result.is_ok()).await {
+            return Ok(Err(GuestError::Internal(format!(
+                "the invocation's transaction could not be committed: {e}"
+            ))));
+        }
+        Ok(result)
     }
 
     /// Instantiates once, to validate a new version before it serves.

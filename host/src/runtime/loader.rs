@@ -14,6 +14,7 @@ use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleMetrics, ModuleSource};
 use crate::capabilities::http::routes::ModuleRoutes;
+use crate::capabilities::orm::{ModuleSchema, migrate};
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
 
@@ -34,6 +35,14 @@ pub enum LoadError {
     /// The module conflicts with another loaded module.
     #[error("{0}")]
     Conflict(String),
+    /// Its models cannot be migrated (type change, foreign table, database down).
+    #[error("{path}: models: {message}")]
+    Schema {
+        /// The manifest declaring the models.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 /// A module folder's files, read but not yet compiled.
@@ -141,7 +150,40 @@ pub async fn load(
         .validate(runtime)
         .await
         .map_err(|e| component_error(format!("failed its validating instantiation: {e}")))?;
+    migrate_models(runtime, dir, &module.context).await?;
     Ok(module)
+}
+
+/// Auto-migrates the models whose tables the grant covers; warns about the others.
+async fn migrate_models(
+    runtime: &Runtime,
+    dir: &Path,
+    context: &ModuleContext,
+) -> Result<(), LoadError> {
+    let schema_error = |message: String| LoadError::Schema {
+        path: dir.join(MANIFEST_FILE),
+        message,
+    };
+    let mut schema = context.schema.clone();
+    schema.models.retain(|name, model| match context.grant.check("orm", &model.table) {
+        Ok(()) => true,
+        Err(denied) => {
+            tracing::warn!(module = %context.name, tenant = %context.tenant, "model '{name}' is not migrated: {denied}");
+            false
+        }
+    });
+    if schema.models.is_empty() {
+        return Ok(());
+    }
+    let pool = runtime
+        .orm()
+        .pool()
+        .await
+        .map_err(|e| schema_error(e.to_string()))?;
+    migrate::auto_migrate(pool, &context.name, &schema)
+        .await
+        .map_err(|e| schema_error(e.to_string()))?;
+    Ok(())
 }
 
 /// Resolves a manifest against the host configuration: tenant, grant, limits, config values.
@@ -178,7 +220,9 @@ pub fn context(
     if let Some(overrides) = host.modules.get(&manifest.name) {
         config.extend(overrides.config.clone());
     }
+    let schema = ModuleSchema::new(&manifest.tenant, &manifest.models).map_err(fail)?;
     Ok(ModuleContext {
+        schema,
         name: manifest.name.clone(),
         version: manifest.version.clone(),
         tenant: manifest.tenant.clone(),

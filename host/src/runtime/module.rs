@@ -13,6 +13,7 @@ use super::grants::{Denied, Grant};
 use super::limits::InvocationLimits;
 use super::state::InvocationState;
 use crate::capabilities::http::routes::ModuleRoutes;
+use crate::capabilities::orm::ModuleSchema;
 
 /// What every instance of one module version may see of its module.
 #[derive(Debug)]
@@ -31,6 +32,8 @@ pub struct ModuleContext {
     pub limits: InvocationLimits,
     /// Counters shared by every version of the module.
     pub metrics: Arc<ModuleMetrics>,
+    /// ORM models in the tenant's namespace.
+    pub schema: ModuleSchema,
 }
 
 impl ModuleContext {

@@ -1,12 +1,14 @@
 //! The per-invocation store data, and the views that give each capability only its part.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
 use super::module::ModuleContext;
+use crate::capabilities::orm::{OrmSession, OrmStore};
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
 /// (grant, config, identity) and its memory limiter.
@@ -15,19 +17,23 @@ pub struct InvocationState {
     pub module: Arc<ModuleContext>,
     /// Enforces the memory cap.
     pub limiter: MemoryLimiter,
+    /// The invocation's database use (its open transaction).
+    pub orm: OrmSession,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl InvocationState {
     /// Fresh state for one invocation of `module`.
-    pub fn new(module: Arc<ModuleContext>) -> Self {
+    pub fn new(module: Arc<ModuleContext>, orm: Arc<OrmStore>) -> Self {
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
         let wasi = WasiCtxBuilder::new()
             .stdout(GuestOutput::stdout(module.clone()))
             .stderr(GuestOutput::stderr(module.clone()))
             .build();
+        let deadline = Instant::now() + module.limits.deadline;
         InvocationState {
+            orm: OrmSession::new(orm, deadline),
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
             module,
             wasi,

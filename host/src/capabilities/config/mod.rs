@@ -50,6 +50,7 @@ mod tests {
                 memory_bytes: 1 << 20,
             },
             metrics: Arc::default(),
+            schema: crate::capabilities::orm::ModuleSchema::new("t", &BTreeMap::new()).unwrap(),
         }
     }
 

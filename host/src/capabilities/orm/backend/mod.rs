@@ -1,0 +1,257 @@
+//! The databases behind the ORM: one file per backend (bind and decode of typed values,
+//! connection options), sharing how a statement runs on a pool or in a transaction.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::str::FromStr;
+
+use super::model::ColumnKind;
+use super::sql::{Dialect, Statement};
+use super::value::SqlValue;
+
+/// A row as typed values, in the statement's column order.
+pub type Row = Vec<SqlValue>;
+
+/// A connection pool to one of the supported databases.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    /// An SQLite file (the embedded default).
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+    /// MySQL or MariaDB.
+    MySql(sqlx::MySqlPool),
+}
+
+/// An open transaction; dropping it rolls back.
+#[derive(Debug)]
+pub enum Transaction {
+    /// On SQLite.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// On PostgreSQL.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// On MySQL or MariaDB.
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    /// Rows changed.
+    pub rows_affected: u64,
+    /// The id an INSERT generated, where the backend reports it (MySQL).
+    pub last_insert_id: Option<i64>,
+}
+
+/// Where a statement runs.
+pub enum Target<'a> {
+    /// On any connection of the pool.
+    Pool(&'a Pool),
+    /// Inside the invocation's transaction.
+    Transaction(&'a mut Transaction),
+}
+
+impl Pool {
+    /// Connects to `url` (`sqlite://…`, `postgres://…`, `mysql://…` or `mariadb://…`).
+    pub async fn connect(url: &str) -> Result<Pool, String> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let result = match scheme {
+            "sqlite" => sqlite::connect(url).await.map(Pool::Sqlite),
+            "postgres" | "postgresql" => postgres::connect(url).await.map(Pool::Postgres),
+            "mysql" | "mariadb" => {
+                let url = url.replacen("mariadb:", "mysql:", 1);
+                mysql::connect(&url).await.map(Pool::MySql)
+            }
+            _ => {
+                return Err(format!(
+                    "database URL '{}' is not sqlite://, postgres:// or mysql://; fix --database-url or [database] url in host.toml",
+                    redact(url)
+                ));
+            }
+        };
+        result.map_err(|e| {
+            format!(
+                "cannot connect to {}: {e}; is the database running and the URL right?",
+                redact(url)
+            )
+        })
+    }
+
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so two writers wait for each other instead of failing at their first write.
+    pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Transaction::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Transaction::Postgres(p.begin().await?),
+            Pool::MySql(p) => Transaction::MySql(p.begin().await?),
+        })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+        }
+    }
+}
+
+impl Transaction {
+    /// Makes the transaction's writes permanent.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Transaction::Sqlite(t) => t.commit().await,
+            Transaction::Postgres(t) => t.commit().await,
+            Transaction::MySql(t) => t.commit().await,
+        }
+    }
+
+    /// Undoes the transaction's writes.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Transaction::Sqlite(t) => t.rollback().await,
+            Transaction::Postgres(t) => t.rollback().await,
+            Transaction::MySql(t) => t.rollback().await,
+        }
+    }
+}
+
+/// Runs `$body` with `$exec` bound to the target's executor and `$db` to the backend module.
+macro_rules! on_target {
+    ($target:expr, |$exec:ident, $db:ident| $body:expr) => {
+        match $target {
+            Target::Pool(Pool::Sqlite(p)) => {
+                let $exec = p;
+                use sqlite as $db;
+                $body
+            }
+            Target::Pool(Pool::Postgres(p)) => {
+                let $exec = p;
+                use postgres as $db;
+                $body
+            }
+            Target::Pool(Pool::MySql(p)) => {
+                let $exec = p;
+                use mysql as $db;
+                $body
+            }
+            Target::Transaction(Transaction::Sqlite(t)) => {
+                let $exec = &mut **t;
+                use sqlite as $db;
+                $body
+            }
+            Target::Transaction(Transaction::Postgres(t)) => {
+                let $exec = &mut **t;
+                use postgres as $db;
+                $body
+            }
+            Target::Transaction(Transaction::MySql(t)) => {
+                let $exec = &mut **t;
+                use mysql as $db;
+                $body
+            }
+        }
+    };
+}
+
+impl Target<'_> {
+    /// The same target for one more statement.
+    pub fn reborrow(&mut self) -> Target<'_> {
+        match self {
+            Target::Pool(pool) => Target::Pool(pool),
+            Target::Transaction(tx) => Target::Transaction(tx),
+        }
+    }
+
+    /// Runs a query and decodes every row by the given column kinds.
+    pub async fn fetch(
+        self,
+        statement: &Statement,
+        kinds: &[ColumnKind],
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        on_target!(self, |exec, db| {
+            let query = statement
+                .params
+                .iter()
+                .fold(sqlx::query(&statement.sql), db::bind);
+            let rows = query.fetch_all(exec).await?;
+            rows.iter()
+                .map(|row| {
+                    let columns = kinds.iter().enumerate();
+                    columns.map(|(i, kind)| db::decode(row, i, *kind)).collect()
+                })
+                .collect()
+        })
+    }
+
+    /// Runs a script of one or more statements without parameters (manual migrations).
+    pub async fn execute_script(self, sql: &str) -> Result<(), sqlx::Error> {
+        on_target!(self, |exec, db| {
+            let _ = db::bind;
+            sqlx::raw_sql(sql).execute(exec).await.map(drop)
+        })
+    }
+
+    /// Runs a write.
+    pub async fn execute(self, statement: &Statement) -> Result<Written, sqlx::Error> {
+        on_target!(self, |exec, db| {
+            let query = statement
+                .params
+                .iter()
+                .fold(sqlx::query(&statement.sql), db::bind);
+            let result = query.execute(exec).await?;
+            Ok(db::written(&result))
+        })
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Parses connection options, naming the URL (without password) when it is malformed.
+fn options<T: FromStr<Err = sqlx::Error>>(url: &str) -> Result<T, sqlx::Error> {
+    T::from_str(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_says_which_are_supported() {
+        let err = Pool::connect("oracle://x").await.unwrap_err();
+        assert!(err.contains("postgres://"), "{err}");
+    }
+}

@@ -30,15 +30,24 @@ pub fn fixture(name: &str) -> PathBuf {
     dir
 }
 
-/// Copies a fixture module folder into `plugins/folder`.
+/// Copies a fixture module folder (with its sub-folders) into `plugins/folder`.
 pub fn install(plugins: &Path, fixture_name: &str, folder: &str) -> PathBuf {
     let to = plugins.join(folder);
-    std::fs::create_dir_all(&to).unwrap();
-    for entry in std::fs::read_dir(fixture(fixture_name)).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
+    copy_tree(&fixture(fixture_name), &to);
     to
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 /// Writes a file atomically (write, then rename), as deploy tools should.

@@ -1,6 +1,7 @@
 //! Integration tests: a real `host` process, real components built from
 //! `examples/` and `tests/modules/` (by `scripts/test`, once per run), driven over HTTP.
 
+mod databases;
 mod harness;
 
 mod cli;
@@ -9,5 +10,6 @@ mod hot_swap;
 mod http;
 mod limits;
 mod logging;
+mod orm;
 mod python;
 mod startup;

@@ -155,10 +155,7 @@ async fn rollback(pool: &Pool, modules: &[ModuleMigrations], steps: usize) -> an
 }
 
 async fn status(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()> {
-    println!(
-        "{:<20} {:>7}  {:<30} {}",
-        "MODULE", "VERSION", "NAME", "APPLIED"
-    );
+    println!("{:<20} {:>7}  {:<30} APPLIED", "MODULE", "VERSION", "NAME");
     for m in modules {
         for s in manual::status(pool, &m.context, &m.migrations).await? {
             let applied = s.applied_at.unwrap_or_else(|| "pending".into());

@@ -201,7 +201,7 @@ pub async fn migrate(
         .filter(|m| !applied.iter().any(|(v, _)| *v == m.version))
     {
         let sql = read_rendered(&migration.up, pool.dialect(), module)?;
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_bookkeeping().await?;
         execute_script(&mut tx, &sql)
             .await
             .map_err(|e| fail(&migration.up, e))?;
@@ -232,7 +232,7 @@ pub async fn rollback(
             ))
         })?;
         let sql = read_rendered(&migration.down, pool.dialect(), module)?;
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_bookkeeping().await?;
         execute_script(&mut tx, &sql)
             .await
             .map_err(|e| fail(&migration.down, e))?;

@@ -37,7 +37,10 @@ pub async fn auto_migrate(
             "CREATE SCHEMA IF NOT EXISTS {}",
             dialect.quote(&schema.namespace.schema())
         );
-        run(pool, &create).await?;
+        if run(pool, &create).await.is_err() {
+            // The same catalog race as above: the schema now exists.
+            run(pool, &create).await?;
+        }
     }
     let mut warnings = Vec::new();
     for model in schema.models.values() {
@@ -46,8 +49,21 @@ pub async fn auto_migrate(
     Ok(warnings)
 }
 
-/// Creates the control tables if they are missing.
+/// Creates the control tables if they are missing. Two hosts (or two modules) doing this
+/// at once can make PostgreSQL's `CREATE TABLE IF NOT EXISTS` fail on its catalog; the
+/// table then exists, so one more try succeeds.
 pub async fn ensure_control_tables(pool: &Pool) -> Result<(), OrmError> {
+    match create_control_tables(pool).await {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            tracing::debug!("retrying the control tables after: {first}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            create_control_tables(pool).await
+        }
+    }
+}
+
+async fn create_control_tables(pool: &Pool) -> Result<(), OrmError> {
     let dialect = pool.dialect();
     // 191 characters keep a utf8mb4 primary key within MySQL's index limit.
     let text = "VARCHAR(191)";
@@ -193,38 +209,36 @@ async fn record(
     fields: &BTreeMap<String, FieldType>,
 ) -> Result<(), OrmError> {
     let dialect = pool.dialect();
-    let key = vec![SqlValue::Text(tenant.into()), SqlValue::Text(table.into())];
-    let delete = Statement {
-        sql: format!(
-            "DELETE FROM {} WHERE tenant = {} AND table_name = {}",
-            dialect.quote(MODELS_TABLE),
-            dialect.placeholder(1),
-            dialect.placeholder(2)
-        ),
-        params: key.clone(),
-    };
     let fields = serde_json::to_string(fields).unwrap_or_default();
-    let mut params = key;
-    params.extend([
-        SqlValue::Text(module.into()),
-        SqlValue::Text(fields),
-        SqlValue::Text(format_datetime(now())),
-    ]);
-    let insert = Statement {
+    // One upsert, so concurrent loads of different tables never conflict.
+    let update = match dialect {
+        Dialect::MySql => {
+            "ON DUPLICATE KEY UPDATE module = VALUES(module), fields = VALUES(fields), \
+                           applied_at = VALUES(applied_at)"
+        }
+        _ => {
+            "ON CONFLICT (tenant, table_name) DO UPDATE SET module = excluded.module, \
+              fields = excluded.fields, applied_at = excluded.applied_at"
+        }
+    };
+    let upsert = Statement {
         sql: format!(
-            "INSERT INTO {} (tenant, table_name, module, fields, applied_at) VALUES ({})",
+            "INSERT INTO {} (tenant, table_name, module, fields, applied_at) VALUES ({}) {update}",
             dialect.quote(MODELS_TABLE),
             (1..=5)
                 .map(|n| dialect.placeholder(n))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        params,
+        params: vec![
+            SqlValue::Text(tenant.into()),
+            SqlValue::Text(table.into()),
+            SqlValue::Text(module.into()),
+            SqlValue::Text(fields),
+            SqlValue::Text(format_datetime(now())),
+        ],
     };
-    let mut tx = pool.begin().await?;
-    Target::Transaction(&mut tx).execute(&delete).await?;
-    Target::Transaction(&mut tx).execute(&insert).await?;
-    tx.commit().await?;
+    Target::Pool(pool).execute(&upsert).await?;
     Ok(())
 }
 

@@ -241,13 +241,7 @@ impl Dialect {
         let mut keys: Vec<String> = query
             .order
             .iter()
-            .map(|(column, desc)| {
-                format!(
-                    "{} {}",
-                    self.quote(column),
-                    if *desc { "DESC" } else { "ASC" }
-                )
-            })
+            .map(|(column, desc)| self.sort_key(column, *desc))
             .collect();
         if !query.order.iter().any(|(c, _)| c == ID) {
             keys.push(format!("{} ASC", self.quote(ID)));
@@ -261,6 +255,18 @@ impl Dialect {
             ));
         }
         Statement { sql, params }
+    }
+
+    /// One ORDER BY key. Empty values sort as the smallest on every backend (SQLite's and
+    /// MySQL's rule; PostgreSQL is told so).
+    fn sort_key(self, column: &str, desc: bool) -> String {
+        let direction = if desc { "DESC" } else { "ASC" };
+        let nulls = match (self, desc) {
+            (Dialect::Postgres, false) => " NULLS FIRST",
+            (Dialect::Postgres, true) => " NULLS LAST",
+            _ => "",
+        };
+        format!("{} {direction}{nulls}", self.quote(column))
     }
 
     /// `SELECT COUNT(*)` under the same filters.
@@ -458,7 +464,7 @@ mod tests {
             s.sql,
             "SELECT \"id\", \"done\", \"title\", \"deleted_at\" FROM \"tenant_acme\".\"todos\" \
              WHERE \"deleted_at\" IS NULL AND \"title\" = $1 AND \"done\" IS NULL \
-             ORDER BY \"title\" DESC, \"id\" ASC LIMIT 10 OFFSET 20"
+             ORDER BY \"title\" DESC NULLS LAST, \"id\" ASC LIMIT 10 OFFSET 20"
         );
         assert_eq!(s.params, vec![SqlValue::Text("' OR 1=1 --".into())]);
     }

@@ -94,6 +94,15 @@ fn run(op: &Value) -> Result<Value> {
             let limit = op["limit"].as_u64().unwrap_or(10);
             json!(repo.paginate(&q, page, limit)?)
         }
+        "increment" => {
+            // A read-modify-write: safe only inside a transaction.
+            let field = op["field"].as_str().unwrap_or("a");
+            let row = repo
+                .find_by_id(id)?
+                .ok_or_else(|| Error::NotFound(format!("no {model} {id}")))?;
+            let next = row[field].as_i64().unwrap_or(0) + 1;
+            json!(repo.update(id, &json!({ field: next }))?)
+        }
         "create-raw" => {
             // Values as the module sends them, unchecked, to prove the host checks them.
             let text = op["text"].as_str().unwrap_or_default();

@@ -88,9 +88,23 @@ impl Pool {
         }
     }
 
-    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
-    /// so two writers wait for each other instead of failing at their first write.
+    /// Starts a serializable transaction, so a read-modify-write that raced another one
+    /// fails (and is reported) instead of silently losing an update. SQLite takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so writers queue rather than fail; PostgreSQL
+    /// begins `SERIALIZABLE`; MySQL sessions are set to SERIALIZABLE when they connect.
     pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(p) => Transaction::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                Transaction::Postgres(p.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)
+            }
+            Pool::MySql(p) => Transaction::MySql(p.begin().await?),
+        })
+    }
+
+    /// Starts a transaction at the database's default isolation, for the host's own
+    /// bookkeeping (manual migrations), which must not fail on unrelated concurrent writes.
+    pub async fn begin_bookkeeping(&self) -> Result<Transaction, sqlx::Error> {
         Ok(match self {
             Pool::Sqlite(p) => Transaction::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Transaction::Postgres(p.begin().await?),

@@ -12,12 +12,22 @@ use crate::capabilities::orm::value::SqlValue;
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
 
-/// Connects a pool; sessions run in UTC so DATETIME values mean UTC.
+/// Connects a pool; sessions run in UTC (so DATETIME values mean UTC) and serializable.
 pub(super) async fn connect(url: &str) -> Result<MySqlPool, sqlx::Error> {
     let options: MySqlConnectOptions = options(url)?;
     let options = options.timezone(Some("+00:00".into()));
     MySqlPoolOptions::new()
         .max_connections(16)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(
+                    conn,
+                    "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                )
+                .await
+                .map(drop)
+            })
+        })
         .connect_with(options)
         .await
 }

@@ -13,3 +13,4 @@ mod logging;
 mod orm;
 mod python;
 mod startup;
+mod todo;

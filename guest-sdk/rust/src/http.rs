@@ -112,6 +112,12 @@ impl Request {
         core::str::from_utf8(&self.body)
             .map_err(|_| Error::Invalid("the request body is not valid UTF-8".into()))
     }
+
+    /// The body parsed as JSON into `T`, or `invalid` (400) saying what is wrong with it.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::Invalid(format!("the request body is not the expected JSON: {e}")))
+    }
 }
 
 impl Response {
@@ -136,6 +142,11 @@ impl Response {
         Self::status(200)
             .with_header("content-type", "application/json")
             .with_body(body.into().into_bytes())
+    }
+
+    /// `200` with `value` serialized as JSON.
+    pub fn json_value(value: &impl serde::Serialize) -> Self {
+        Self::json(serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
     }
 
     /// Sets the status.

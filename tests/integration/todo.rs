@@ -1,0 +1,183 @@
+//! The todo example's public contract (routes, fields, statuses), on SQLite and PostgreSQL.
+
+use serde_json::{Value, json};
+
+use crate::databases::Backend;
+use crate::harness::{Host, Reply, install, repo};
+
+/// The built todo example in a fresh plugins folder, with its database.
+struct Todo {
+    dir: tempfile::TempDir,
+    url: String,
+    schema: Option<String>,
+}
+
+impl Todo {
+    fn new(backend: Backend) -> Todo {
+        let dir = tempfile::tempdir().unwrap();
+        install(&dir.path().join("plugins"), "todo", "todo");
+        let tenant = format!("todo{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let url = backend
+            .server_url()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/todo.db").display()));
+        // The example uses the default tenant; a tenant of its own keeps runs apart on a shared server.
+        std::fs::write(
+            dir.path().join("host.toml"),
+            format!("[tenants.{tenant}.allow]\norm = true\n"),
+        )
+        .unwrap();
+        let manifest = dir.path().join("plugins/todo/plugin.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replace(
+                "version = \"0.1.0\"",
+                &format!("version = \"0.1.0\"\ntenant = \"{tenant}\""),
+            ),
+        )
+        .unwrap();
+        let schema = (backend == Backend::Postgres).then(|| format!("tenant_{tenant}"));
+        Todo { dir, url, schema }
+    }
+
+    fn start(&self) -> Host {
+        let mut cmd_config = self.dir.path().join("host.toml");
+        let text = std::fs::read_to_string(&cmd_config).unwrap();
+        if !text.contains("[database]") {
+            std::fs::write(
+                &cmd_config,
+                format!("[database]\nurl = \"{}\"\n\n{text}", self.url),
+            )
+            .unwrap();
+        }
+        cmd_config = cmd_config.canonicalize().unwrap();
+        Host::start(
+            &self.dir.path().join("plugins"),
+            Some(&cmd_config),
+            &repo().join("target/test-cache"),
+        )
+    }
+}
+
+impl Drop for Todo {
+    fn drop(&mut self) {
+        let Some(schema) = &self.schema else { return };
+        let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        let url = self.url.clone();
+        let _ = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(&url).await?;
+                sqlx::raw_sql(&sql).execute(&mut c).await
+            });
+    }
+}
+
+fn send(host: &Host, method: &str, path: &str, body: &str) -> Reply {
+    host.request(
+        method,
+        path,
+        &[("content-type", "application/json")],
+        body.as_bytes().to_vec(),
+    )
+}
+
+fn contract(backend: Backend) {
+    let todo = Todo::new(backend);
+    let host = todo.start();
+    let reply = send(&host, "POST", "/todos", r#"{"title": "Buy milk"}"#);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let milk = reply.json();
+    assert_eq!(milk["title"], "Buy milk");
+    assert_eq!(milk["done"], false);
+    assert!(milk["created_at"].is_string() && milk["updated_at"].is_string());
+    let id = milk["id"].as_i64().unwrap();
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/todos/{id}").as_str())
+    );
+
+    for i in 0..24 {
+        let body = json!({"title": format!("task {i}"), "done": i % 2 == 0}).to_string();
+        assert_eq!(send(&host, "POST", "/todos", &body).status, 201);
+    }
+    let page = host.get("/todos?done=true&page=2&limit=10").json();
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["page"].clone(),
+            page["limit"].clone(),
+            page["total_pages"].clone()
+        ),
+        (json!(12), json!(2), json!(10), json!(2))
+    );
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    assert!(
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["done"] == true)
+    );
+    let all = host.get("/todos").json();
+    assert_eq!(
+        (all["total"].clone(), all["limit"].clone()),
+        (json!(25), json!(20))
+    );
+
+    let reply = send(&host, "PATCH", &format!("/todos/{id}"), r#"{"done": true}"#);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["done"], true);
+    assert_eq!(reply.json()["title"], "Buy milk");
+    assert_eq!(host.get(&format!("/todos/{id}")).json()["done"], true);
+
+    for (method, path, body) in [
+        ("POST", "/todos", "{not json"),
+        ("POST", "/todos", r#"{"done": true}"#),
+        ("POST", "/todos", r#"{"title": ""}"#),
+        ("POST", "/todos", r#"{"title": 5}"#),
+        ("POST", "/todos", r#"{"title": "x", "priority": 1}"#),
+        ("PATCH", "/todos/1", r#"{"done": "yes"}"#),
+        ("GET", "/todos?done=maybe", ""),
+        ("GET", "/todos?page=0", ""),
+    ] {
+        let reply = send(&host, method, path, body);
+        assert_eq!(reply.status, 400, "{method} {path} {body}: {}", reply.body);
+        assert!(
+            !reply.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+    }
+    for (method, path) in [
+        ("GET", "/todos/999"),
+        ("PATCH", "/todos/999"),
+        ("DELETE", "/todos/999"),
+        ("GET", "/todos/abc"),
+    ] {
+        let reply = send(&host, method, path, r#"{"done": true}"#);
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+    }
+    let reply = send(&host, "DELETE", &format!("/todos/{id}"), "");
+    assert_eq!(reply.status, 204);
+    assert_eq!(host.get(&format!("/todos/{id}")).status, 404);
+
+    drop(host);
+    let host = todo.start();
+    let after: Value = host.get("/todos").json();
+    assert_eq!(after["total"], 24, "data survives a host restart");
+}
+
+#[test]
+fn the_todo_example_keeps_its_contract_on_sqlite() {
+    contract(Backend::Sqlite);
+}
+
+#[test]
+fn the_todo_example_keeps_its_contract_on_postgres() {
+    contract(Backend::Postgres);
+}

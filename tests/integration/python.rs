@@ -20,3 +20,62 @@ fn the_python_hello_module_answers_its_public_contract() {
     );
     assert_eq!(host.get("/hello-rust/Ada").body, "Hello, Ada! (rust)");
 }
+
+#[test]
+fn a_python_module_uses_the_orm_through_the_python_sdk() {
+    let host = Host::with_modules(&[("orm-py", "orm-py")]);
+    let send = |method: &str, path: &str, body: &str| {
+        host.request(method, path, &[], body.as_bytes().to_vec())
+    };
+    let reply = send(
+        "POST",
+        "/orm-py/books",
+        r#"{"title": "Dune", "year": 1965}"#,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let dune = reply.json();
+    assert_eq!(dune["read"], false);
+    assert!(dune["created_at"].is_string());
+    let id = dune["id"].as_i64().unwrap();
+    send(
+        "POST",
+        "/orm-py/books",
+        r#"{"title": "Emma", "year": 1815, "read": true}"#,
+    );
+
+    let reply = send("POST", "/orm-py/books", r#"{"year": "soon"}"#);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("model 'book'"), "{}", reply.body);
+
+    let page = host.get("/orm-py/books?limit=1&page=2").json();
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["total_pages"], 2);
+    assert_eq!(
+        page["data"][0]["title"], "Emma",
+        "ordered by year, descending"
+    );
+    assert_eq!(host.get("/orm-py/books?read=true").json()["total"], 1);
+
+    let reply = send("PATCH", &format!("/orm-py/books/{id}"), r#"{"read": true}"#);
+    assert_eq!(reply.json()["read"], true);
+    assert_eq!(
+        send("DELETE", &format!("/orm-py/books/{id}"), "").status,
+        204
+    );
+    assert_eq!(host.get(&format!("/orm-py/books/{id}")).status, 404);
+
+    let good_then_bad = r#"[{"title": "A"}, {"title": "B"}, {"title": null}]"#;
+    let reply = send("POST", "/orm-py/books/batch", good_then_bad);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(
+        host.get("/orm-py/books").json()["total"],
+        1,
+        "the transaction rolled back"
+    );
+    let reply = send(
+        "POST",
+        "/orm-py/books/batch",
+        r#"[{"title": "A"}, {"title": "B"}]"#,
+    );
+    assert_eq!(reply.json()["count"], 3, "{}", reply.body);
+}

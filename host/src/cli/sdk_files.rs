@@ -9,6 +9,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("log.wit", include_str!("../../../wit/log.wit")),
     ("config.wit", include_str!("../../../wit/config.wit")),
     ("http.wit", include_str!("../../../wit/http.wit")),
+    ("orm.wit", include_str!("../../../wit/orm.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.
@@ -28,6 +29,10 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
     (
         "plughost/log.py",
         include_str!("../../../guest-sdk/python/plughost/log.py"),
+    ),
+    (
+        "plughost/orm.py",
+        include_str!("../../../guest-sdk/python/plughost/orm.py"),
     ),
 ];
 

@@ -104,6 +104,21 @@ fn check_accepts_good_modules_and_reports_each_problem_by_file() {
 }
 
 #[test]
+fn check_warns_about_a_model_outside_the_orm_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    install(&plugins, "orm-probe", "orm-probe");
+    let out = host(&["check", plugins.to_str().unwrap()]);
+    let report = text(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("model 'secret' will not be migrated") && report.contains("secrets"),
+        "{report}"
+    );
+    assert!(!report.contains("model 'item'"), "{report}");
+}
+
+#[test]
 fn check_reports_a_component_without_the_http_handler_export() {
     let dir = tempfile::tempdir().unwrap();
     let module = install(dir.path(), "hello-rust", "empty");

@@ -597,6 +597,11 @@ fn a_type_change_is_refused_and_the_old_version_keeps_serving(backend: Backend) 
 
 fn manual_migrations_apply_roll_back_and_report_status(backend: Backend) {
     let fx = OrmFixture::new(backend);
+    let host = fx.start();
+    host.wait_for_log(Duration::from_secs(10), |l| {
+        crate::harness::message(l).contains("2 manual migration(s) pending")
+    });
+    drop(host);
     let (success, status) = fx.db(&["status"]);
     assert!(success, "{status}");
     assert!(

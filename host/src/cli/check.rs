@@ -89,6 +89,14 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
             return findings;
         }
     };
+    for model in context.schema.models.values() {
+        if let Err(denied) = context.grant.check("orm", &model.table) {
+            findings.warnings.push(format!(
+                "model '{}' will not be migrated and its calls will be denied: {denied}",
+                model.name
+            ));
+        }
+    }
     let (resolve, world) = match wit_component::decode(&files.bytes) {
         Ok(wit_component::DecodedWasm::Component(resolve, world)) => (resolve, world),
         Ok(_) => {

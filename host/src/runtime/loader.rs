@@ -14,7 +14,8 @@ use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleMetrics, ModuleSource};
 use crate::capabilities::http::routes::ModuleRoutes;
-use crate::capabilities::orm::{ModuleSchema, migrate};
+use crate::capabilities::orm::backend::Pool;
+use crate::capabilities::orm::{ModuleSchema, manual, migrate};
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
 
@@ -183,7 +184,28 @@ async fn migrate_models(
     migrate::auto_migrate(pool, &context.name, &schema)
         .await
         .map_err(|e| schema_error(e.to_string()))?;
+    warn_about_pending_migrations(pool, dir, context).await;
     Ok(())
+}
+
+/// Manual migrations run only through `host db migrate`; say so when some are pending.
+async fn warn_about_pending_migrations(pool: &Pool, dir: &Path, context: &ModuleContext) {
+    let Ok(migrations) = manual::discover(dir) else {
+        return;
+    };
+    if migrations.is_empty() {
+        return;
+    }
+    let Ok(status) = manual::status(pool, context, &migrations).await else {
+        return;
+    };
+    let pending = status.iter().filter(|s| s.applied_at.is_none()).count();
+    if pending > 0 {
+        tracing::warn!(
+            module = %context.name, tenant = %context.tenant,
+            "{pending} manual migration(s) pending; apply them with `host db migrate`"
+        );
+    }
 }
 
 /// Resolves a manifest against the host configuration: tenant, grant, limits, config values.

@@ -168,7 +168,10 @@ fn a_component_that_does_not_export_the_handler_is_refused() {
     let empty = wat_free_empty_component();
     write_atomic(&wasm_in(&host.plugins.join("hello-rust")), &empty);
     let error = host.wait_for_error("hello-rust");
-    assert!(error.contains("does not fit"), "{error}");
+    assert!(
+        error.contains("does not export plughost:platform/http-handler"),
+        "{error}"
+    );
     assert_eq!(host.get("/hello-rust/Ada").status, 200);
 }
 

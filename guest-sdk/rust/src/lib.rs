@@ -23,16 +23,17 @@
 extern crate self as plughost_sdk;
 
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod log;
 pub mod orm;
 
-/// Generated bindings for the `plughost:platform/module@0.1.0` world.
+/// Generated bindings for the `plughost:platform/service@0.1.0` world (HTTP and events).
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "plughost:platform/module@0.1.0",
+        world: "plughost:platform/service@0.1.0",
         pub_export_macro: true,
         export_macro_name: "__export_module_bindings",
         default_bindings_module: "plughost_sdk::bindings",
@@ -50,14 +51,26 @@ pub use bindings::plughost::platform::types::Error;
 /// Result with the platform's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-/// A module: the routes it serves. The host matches requests against the routes declared
-/// in `plugin.toml`; `routes` binds each declared route to a handler.
+/// A module: the routes it serves and the events it handles. The host matches requests
+/// against the routes declared in `plugin.toml`; `routes` binds each declared route to a
+/// handler. The host calls `on_event` with the events of the topics the manifest subscribes
+/// to (`[events] subscribe`).
 pub trait Module {
     /// Adds this module's handlers to `router`.
-    fn routes(router: http::Router) -> http::Router;
+    fn routes(router: http::Router) -> http::Router {
+        router
+    }
+
+    /// Handles one event of a subscribed topic. An error is logged and counted by the host.
+    fn on_event(event: events::Event) -> Result<()> {
+        Err(Error::NotFound(format!(
+            "this module handles no events (got {} on '{}'); implement Module::on_event",
+            event.id, event.topic
+        )))
+    }
 }
 
-/// Exports a [`Module`] as the component's `http-handler`.
+/// Exports a [`Module`] as the component's `http-handler` and `event-handler`.
 #[macro_export]
 macro_rules! export_module {
     ($module:ty) => {
@@ -70,6 +83,15 @@ macro_rules! export_module {
                     request: $crate::http::Request,
                 ) -> ::core::result::Result<$crate::http::Response, $crate::Error> {
                     $crate::http::dispatch::<$module>(request)
+                }
+            }
+            impl $crate::bindings::exports::plughost::platform::event_handler::Guest
+                for __PlughostExport
+            {
+                fn on_event(
+                    event: $crate::events::Event,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    <$module as $crate::Module>::on_event(event)
                 }
             }
             $crate::bindings::__export_module_bindings!(__PlughostExport with_types_in $crate::bindings);

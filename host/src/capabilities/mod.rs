@@ -4,6 +4,7 @@
 //! one folder plus one line in [`ALL`].
 
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod log;
 pub mod orm;
@@ -25,7 +26,12 @@ pub struct CapabilityDescriptor {
 }
 
 /// Every capability a module may import.
-pub const ALL: &[CapabilityDescriptor] = &[log::CAPABILITY, config::CAPABILITY, orm::CAPABILITY];
+pub const ALL: &[CapabilityDescriptor] = &[
+    log::CAPABILITY,
+    config::CAPABILITY,
+    orm::CAPABILITY,
+    events::CAPABILITY,
+];
 
 /// The capability called `name`.
 pub fn find(name: &str) -> Option<&'static CapabilityDescriptor> {

@@ -121,6 +121,16 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
     let serves_http = exports
         .iter()
         .any(|e| e.starts_with("plughost:platform/http-handler@"));
+    let handles_events = exports
+        .iter()
+        .any(|e| e.starts_with("plughost:platform/event-handler@"));
+    if !files.manifest.events.subscribe.is_empty() && !handles_events {
+        findings.errors.push(
+            "declares [events] subscriptions but the component does not export \
+             plughost:platform/event-handler; build it against the `service` world (the Rust SDK does)"
+                .into(),
+        );
+    }
     if files.manifest.http.is_some() && !serves_http {
         findings.errors.push(
             "declares [http] routes but the component does not export plughost:platform/http-handler; \
@@ -145,7 +155,11 @@ fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findin
         }
         return;
     }
-    let type_only = ["plughost:platform/types@", "plughost:platform/http-types@"];
+    let type_only = [
+        "plughost:platform/types@",
+        "plughost:platform/http-types@",
+        "plughost:platform/event-types@",
+    ];
     if type_only.iter().any(|prefix| name.starts_with(prefix)) {
         return;
     }

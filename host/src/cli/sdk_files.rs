@@ -10,6 +10,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("config.wit", include_str!("../../../wit/config.wit")),
     ("http.wit", include_str!("../../../wit/http.wit")),
     ("orm.wit", include_str!("../../../wit/orm.wit")),
+    ("events.wit", include_str!("../../../wit/events.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.
@@ -29,6 +30,10 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
     (
         "plughost/log.py",
         include_str!("../../../guest-sdk/python/plughost/log.py"),
+    ),
+    (
+        "plughost/events.py",
+        include_str!("../../../guest-sdk/python/plughost/events.py"),
     ),
     (
         "plughost/orm.py",

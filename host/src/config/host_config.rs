@@ -28,6 +28,30 @@ pub struct HostConfig {
     /// The database behind the `orm` capability.
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// The event bus.
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// Event bus settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EventsConfig {
+    /// Events kept per topic for the admin API.
+    #[serde(default = "default_history")]
+    pub history: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            history: default_history(),
+        }
+    }
+}
+
+fn default_history() -> usize {
+    crate::capabilities::events::bus::DEFAULT_HISTORY
 }
 
 /// Where the ORM keeps its tables.
@@ -144,6 +168,7 @@ impl Default for HostConfig {
             tenants: BTreeMap::new(),
             modules: BTreeMap::new(),
             database: DatabaseConfig::default(),
+            events: EventsConfig::default(),
         };
         config.add_default_tenant();
         config

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::ScopeSet;
+use crate::capabilities::events::EventsSpec;
 use crate::capabilities::orm::ModelSpec;
 
 /// File name of a module's manifest inside its folder.
@@ -39,6 +40,9 @@ pub struct Manifest {
     /// ORM models by name (`[models.todo]`), migrated when the module loads.
     #[serde(default)]
     pub models: BTreeMap<String, ModelSpec>,
+    /// Event subscriptions.
+    #[serde(default)]
+    pub events: EventsSpec,
 }
 
 /// Where a module mounts and which routes it serves.
@@ -127,6 +131,7 @@ impl Manifest {
             validate_http(http)?;
         }
         crate::capabilities::orm::model::models_from_manifest(&self.models)?;
+        self.events.validate()?;
         Ok(())
     }
 }

@@ -4,11 +4,19 @@
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "plughost:platform/module@0.1.0",
+    world: "plughost:platform/service@0.1.0",
     imports: { "plughost:platform/orm": async },
     exports: { default: async },
     additional_derives: [PartialEq],
 });
 
+pub use plughost::platform::event_types::Event as GuestEvent;
 pub use plughost::platform::http_types::{Request as GuestRequest, Response as GuestResponse};
 pub use plughost::platform::types::Error as GuestError;
+
+/// The exported interfaces the host may call, each optional: a component exports those
+/// its world has (`module`: HTTP only; `service`: HTTP and events).
+pub mod guest_exports {
+    pub use super::exports::plughost::platform::event_handler::GuestIndices as EventHandler;
+    pub use super::exports::plughost::platform::http_handler::GuestIndices as HttpHandler;
+}

@@ -10,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
+use crate::capabilities::events::EventBus;
 use crate::capabilities::orm::OrmStore;
 use crate::config::HostConfig;
 
@@ -20,6 +21,7 @@ pub struct Runtime {
     cache: CompileCache,
     config: Arc<HostConfig>,
     orm: Arc<OrmStore>,
+    events: EventBus,
 }
 
 impl Runtime {
@@ -47,18 +49,25 @@ impl Runtime {
             .url
             .clone()
             .unwrap_or_else(|| config.database_url(std::path::Path::new("plugins")));
-        Ok(Arc::new(Runtime {
+        let history = config.events.history;
+        Ok(Arc::new_cyclic(|runtime| Runtime {
             engine,
             linker,
             cache,
             config,
             orm: Arc::new(OrmStore::new(database_url)),
+            events: EventBus::new(runtime.clone(), history),
         }))
     }
 
     /// The database behind the `orm` capability.
     pub fn orm(&self) -> &Arc<OrmStore> {
         &self.orm
+    }
+
+    /// The event bus.
+    pub fn events(&self) -> &EventBus {
+        &self.events
     }
 
     /// The engine.

@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::{GuestError, GuestRequest, GuestResponse, Module};
+use wasmtime::component::Instance;
+
+use super::bindings::{GuestError, GuestEvent, GuestRequest, GuestResponse};
 use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
+use crate::capabilities::events::Event;
 
 /// Why an invocation ended without the module's answer.
 #[derive(Debug, thiserror::Error)]
@@ -77,23 +80,68 @@ impl LoadedModule {
         runtime: &Runtime,
         request: &GuestRequest,
     ) -> Result<Result<GuestResponse, GuestError>, InvocationError> {
+        let Some(indices) = &self.exports.http else {
+            return Err(self.missing_export("http-handler"));
+        };
+        self.invoke(runtime, async |store, instance| {
+            let handler = indices.load(&mut *store, &instance)?;
+            handler.call_handle(&mut *store, request).await
+        })
+        .await
+    }
+
+    /// Instantiates the module afresh and calls its event handler.
+    pub async fn handle_event(
+        &self,
+        runtime: &Runtime,
+        event: &Event,
+    ) -> Result<Result<(), GuestError>, InvocationError> {
+        let Some(indices) = &self.exports.events else {
+            return Err(self.missing_export("event-handler"));
+        };
+        let event = GuestEvent {
+            id: event.id.clone(),
+            topic: event.topic.clone(),
+            payload: event.payload.clone(),
+            source: event.source.clone(),
+            time: event.time.clone(),
+        };
+        self.invoke(runtime, async |store, instance| {
+            let handler = indices.load(&mut *store, &instance)?;
+            handler.call_on_event(&mut *store, &event).await
+        })
+        .await
+    }
+
+    /// One invocation: a fresh instance, `call`, then the end of its transaction and the
+    /// publication of its events, both only when it succeeded.
+    async fn invoke<R>(
+        &self,
+        runtime: &Runtime,
+        call: impl AsyncFnOnce(
+            &mut Store<InvocationState>,
+            Instance,
+        ) -> wasmtime::Result<Result<R, GuestError>>,
+    ) -> Result<Result<R, GuestError>, InvocationError> {
         let metrics = &self.context.metrics;
         metrics.invocations.fetch_add(1, Ordering::Relaxed);
         let mut store = self.new_store(runtime);
         let outcome = async {
-            let instance: Module = self.pre.instantiate_async(&mut store).await?;
-            instance
-                .plughost_platform_http_handler()
-                .call_handle(&mut store, request)
-                .await
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            call(&mut store, instance).await
         }
         .await;
         let result = outcome.map_err(|error| self.classify(error, &store))?;
         // An open transaction ends with the invocation; a trap already dropped (rolled back) it.
-        if let Err(e) = store.data_mut().orm.finish(result.is_ok()).await {
+        let state = store.data_mut();
+        if let Err(e) = state.orm.finish(result.is_ok()).await {
             return Ok(Err(GuestError::Internal(format!(
                 "the invocation's transaction could not be committed: {e}"
             ))));
+        }
+        if result.is_ok() && !state.outbox.is_empty() {
+            let events = state.outbox.take(state.orm.rolled_back());
+            runtime.events().publish(&self.context.tenant, events);
         }
         Ok(result)
     }
@@ -106,6 +154,13 @@ impl LoadedModule {
             .await
             .map(drop)
             .map_err(|e| self.classify(e, &store))
+    }
+
+    fn missing_export(&self, export: &str) -> InvocationError {
+        InvocationError::Trap {
+            module: self.context.name.clone(),
+            message: format!("the component does not export {export}"),
+        }
     }
 
     fn classify(&self, error: wasmtime::Error, store: &Store<InvocationState>) -> InvocationError {

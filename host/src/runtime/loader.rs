@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::bindings::ModulePre;
+use wasmtime::component::InstancePre;
+
+use super::bindings::guest_exports;
 use super::compile_cache::hex;
 use super::engine::Runtime;
 use super::grants::Grant;
 use super::limits::InvocationLimits;
-use super::module::{LoadedModule, ModuleContext, ModuleMetrics, ModuleSource};
+use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
+use super::state::InvocationState;
 use crate::capabilities::http::routes::ModuleRoutes;
 use crate::capabilities::orm::backend::Pool;
 use crate::capabilities::orm::{ModuleSchema, manual, migrate};
@@ -126,20 +129,19 @@ pub async fn load(
             "cannot be linked: {e:#}; it imports something this host does not provide"
         ))
     })?;
-    let pre = ModulePre::new(instance_pre).map_err(|e| {
-        component_error(format!(
-            "does not fit the `plughost:platform/module@0.1.0` world ({e:#}); build it with a guest SDK"
-        ))
-    })?;
+    let exports = exports(&instance_pre, &files.manifest).map_err(component_error)?;
     let routes = match &files.manifest.http {
         Some(http) => Some(ModuleRoutes::new(http).map_err(|e| {
             LoadError::Manifest(format!("{}: {e}", dir.join(MANIFEST_FILE).display()))
         })?),
         None => None,
     };
+    let subscriptions = files.manifest.events.granted(&context);
     let module = LoadedModule {
         context,
-        pre,
+        pre: instance_pre,
+        exports,
+        subscriptions,
         routes,
         source: ModuleSource {
             dir: dir.to_path_buf(),
@@ -153,6 +155,32 @@ pub async fn load(
         .map_err(|e| component_error(format!("failed its validating instantiation: {e}")))?;
     migrate_models(runtime, dir, &module.context).await?;
     Ok(module)
+}
+
+/// Looks up the handlers the component exports; those its manifest relies on must be there.
+fn exports(
+    pre: &InstancePre<InvocationState>,
+    manifest: &Manifest,
+) -> Result<ModuleExports, String> {
+    let exports = ModuleExports {
+        http: guest_exports::HttpHandler::new(pre).ok(),
+        events: guest_exports::EventHandler::new(pre).ok(),
+    };
+    if manifest.http.is_some() && exports.http.is_none() {
+        return Err(
+            "declares [http] routes but does not export plughost:platform/http-handler@0.1.0; \
+             build it with a guest SDK"
+                .into(),
+        );
+    }
+    if !manifest.events.subscribe.is_empty() && exports.events.is_none() {
+        return Err(
+            "declares [events] subscriptions but does not export plughost:platform/event-handler@0.1.0; \
+             build it against the `service` world (the Rust SDK does)"
+                .into(),
+        );
+    }
+    Ok(exports)
 }
 
 /// Auto-migrates the models whose tables the grant covers; warns about the others.

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use super::bindings::ModulePre;
+use wasmtime::component::InstancePre;
+
+use super::bindings::guest_exports;
 use super::grants::{Denied, Grant};
 use super::limits::InvocationLimits;
 use super::state::InvocationState;
@@ -61,6 +63,8 @@ pub struct ModuleMetrics {
     pub memory_cap_hits: AtomicU64,
     /// Capability calls refused by the grant.
     pub denied: AtomicU64,
+    /// Events the module failed to handle (error, trap or timeout).
+    pub event_failures: AtomicU64,
 }
 
 /// One loaded version of a module, ready to instantiate.
@@ -68,11 +72,23 @@ pub struct LoadedModule {
     /// What instances see.
     pub context: Arc<ModuleContext>,
     /// The pre-linked component.
-    pub pre: ModulePre<InvocationState>,
+    pub pre: InstancePre<InvocationState>,
+    /// Which handlers it exports.
+    pub exports: ModuleExports,
+    /// Topic patterns it receives (granted ones only).
+    pub subscriptions: Vec<String>,
     /// The module's HTTP mount and routes, when it serves HTTP.
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.
     pub source: ModuleSource,
+}
+
+/// The handlers a component exports, looked up once when it loads.
+pub struct ModuleExports {
+    /// `http-handler`.
+    pub http: Option<guest_exports::HttpHandler>,
+    /// `event-handler`.
+    pub events: Option<guest_exports::EventHandler>,
 }
 
 /// Files a module version was loaded from.

@@ -227,6 +227,7 @@ impl ModuleRegistry {
         }
         self.table
             .store(Arc::new(current.with(folder, Some(module.clone()))));
+        self.rebind_subscriptions();
         self.failed_fingerprints.lock().unwrap().remove(folder);
         let ctx = &module.context;
         tracing::info!(
@@ -247,6 +248,7 @@ impl ModuleRegistry {
         };
         tracing::info!(module = %module.name(), tenant = %module.context.tenant, "module removed; its routes are unmounted");
         self.table.store(Arc::new(current.with(folder, None)));
+        self.rebind_subscriptions();
         self.set_status(folder, "removed", None, None);
         ReloadOutcome::Removed
     }
@@ -274,6 +276,15 @@ impl ModuleRegistry {
         };
         self.set_status(folder, state, serving.as_deref(), Some(message.clone()));
         ReloadOutcome::Failed(message)
+    }
+
+    /// Points the event bus at the modules serving now: a swapped module receives on its
+    /// new version, a removed one no longer receives.
+    fn rebind_subscriptions(&self) {
+        let table = self.table.load();
+        self.runtime
+            .events()
+            .rebind(table.modules().map(|(_, m)| m));
     }
 
     fn metrics_for(&self, name: &str) -> Arc<ModuleMetrics> {

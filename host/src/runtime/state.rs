@@ -8,6 +8,7 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
 use super::module::ModuleContext;
+use crate::capabilities::events::Outbox;
 use crate::capabilities::orm::{OrmSession, OrmStore};
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
@@ -19,6 +20,8 @@ pub struct InvocationState {
     pub limiter: MemoryLimiter,
     /// The invocation's database use (its open transaction).
     pub orm: OrmSession,
+    /// Events emitted, published when the invocation succeeds.
+    pub outbox: Outbox,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -34,6 +37,7 @@ impl InvocationState {
         let deadline = Instant::now() + module.limits.deadline;
         InvocationState {
             orm: OrmSession::new(orm, deadline),
+            outbox: Outbox::default(),
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
             module,
             wasi,

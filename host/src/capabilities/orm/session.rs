@@ -14,6 +14,9 @@ pub struct OrmSession {
     store: Arc<OrmStore>,
     transaction: Option<Transaction>,
     deadline: Instant,
+    /// Numbers the invocation's transactions, so other capabilities can tie work to one.
+    transactions_begun: u64,
+    rolled_back: Vec<u64>,
 }
 
 impl OrmSession {
@@ -23,6 +26,8 @@ impl OrmSession {
             store,
             transaction: None,
             deadline,
+            transactions_begun: 0,
+            rolled_back: Vec::new(),
         }
     }
 
@@ -69,18 +74,34 @@ impl OrmSession {
                 )
             })??;
         self.transaction = Some(tx);
+        self.transactions_begun += 1;
         Ok(())
+    }
+
+    /// The number of the open transaction, if one is open.
+    pub fn current_transaction(&self) -> Option<u64> {
+        self.transaction.as_ref().map(|_| self.transactions_begun)
+    }
+
+    /// The numbers of the transactions that were rolled back.
+    pub fn rolled_back(&self) -> &[u64] {
+        &self.rolled_back
     }
 
     /// Commits the open transaction.
     pub async fn commit(&mut self) -> Result<(), OrmError> {
         let tx = self.transaction.take().ok_or_else(no_transaction)?;
-        Ok(tx.commit().await?)
+        let number = self.transactions_begun;
+        tx.commit().await.map_err(|e| {
+            self.rolled_back.push(number);
+            e.into()
+        })
     }
 
     /// Rolls the open transaction back.
     pub async fn rollback(&mut self) -> Result<(), OrmError> {
         let tx = self.transaction.take().ok_or_else(no_transaction)?;
+        self.rolled_back.push(self.transactions_begun);
         Ok(tx.rollback().await?)
     }
 
@@ -92,6 +113,7 @@ impl OrmSession {
         if succeeded {
             return Ok(tx.commit().await?);
         }
+        self.rolled_back.push(self.transactions_begun);
         Ok(tx.rollback().await?)
     }
 }

@@ -1,0 +1,86 @@
+//! `events`: modules emit events on topics and receive those they subscribe to.
+//!
+//! Subscriptions are declared in `plugin.toml` (`[events] subscribe = ["order.*"]`); the
+//! grant's scopes are topic patterns, covering both what a module emits and what it may
+//! subscribe to. Events stay within their tenant. The embedded bus delivers in process,
+//! each subscriber in its own task, after the emitting invocation succeeded.
+
+pub mod bus;
+mod host;
+pub mod outbox;
+pub mod topic;
+
+use serde::{Deserialize, Serialize};
+
+pub use bus::EventBus;
+pub use outbox::Outbox;
+
+use super::CapabilityDescriptor;
+use crate::runtime::ModuleContext;
+use crate::runtime::bindings::plughost::platform::events;
+
+/// The events capability.
+pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
+    name: "events",
+    interface: "plughost:platform/events",
+    always_granted: false,
+    link: |linker| {
+        events::add_to_linker::<_, host::EventsCapability>(linker, |state| host::EventsView {
+            module: &state.module,
+            outbox: &mut state.outbox,
+            orm: &state.orm,
+        })
+    },
+};
+
+/// Largest payload, in bytes.
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// `[events]` in plugin.toml.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSpec {
+    /// Topics and patterns the module receives through its `on-event` export.
+    #[serde(default)]
+    pub subscribe: Vec<String>,
+}
+
+impl EventsSpec {
+    /// Checks every pattern's shape.
+    pub fn validate(&self) -> Result<(), String> {
+        for pattern in &self.subscribe {
+            topic::check_pattern(pattern).map_err(|e| format!("events.subscribe: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The subscriptions the grant allows; the others are refused (logged and counted).
+    pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
+        self.subscribe
+            .iter()
+            .filter(|pattern| match module.check("events", pattern) {
+                Ok(()) => true,
+                Err(denied) => {
+                    tracing::warn!(module = %module.name, tenant = %module.tenant, "subscription not bound: {denied}");
+                    false
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// One event, as subscribers and the admin API see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Event {
+    /// Unique id.
+    pub id: String,
+    /// The topic.
+    pub topic: String,
+    /// JSON text.
+    pub payload: String,
+    /// The emitting module.
+    pub source: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+}

@@ -220,6 +220,16 @@ fn forget_sql(tenants: &[String]) -> String {
     )
 }
 
+/// Runs a cleanup script on a PostgreSQL server, ignoring failures (the data is throwaway).
+pub fn cleanup_postgres(url: &str, script: String) {
+    let url = url.to_string();
+    let _ = runtime().block_on(async move {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&url).await?;
+        sqlx::raw_sql(&script).execute(&mut c).await
+    });
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

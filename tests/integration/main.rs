@@ -13,5 +13,6 @@ mod limits;
 mod logging;
 mod orm;
 mod python;
+mod queue;
 mod startup;
 mod todo;

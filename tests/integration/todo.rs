@@ -62,17 +62,10 @@ impl Todo {
 impl Drop for Todo {
     fn drop(&mut self) {
         let Some(schema) = &self.schema else { return };
-        let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-        let url = self.url.clone();
-        let _ = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                use sqlx::Connection;
-                let mut c = sqlx::PgConnection::connect(&url).await?;
-                sqlx::raw_sql(&sql).execute(&mut c).await
-            });
+        crate::databases::cleanup_postgres(
+            &self.url,
+            format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        );
     }
 }
 

@@ -15,6 +15,6 @@ The bindings (`wit_world`) are generated from the platform's WIT by componentize
 """
 
 from .http import Request, Response, Router, HttpError
-from . import config, events, log, orm
+from . import config, events, log, orm, queue
 
-__all__ = ["Request", "Response", "Router", "HttpError", "config", "events", "log", "orm"]
+__all__ = ["Request", "Response", "Router", "HttpError", "config", "events", "log", "orm", "queue"]

@@ -27,8 +27,9 @@ pub mod events;
 pub mod http;
 pub mod log;
 pub mod orm;
+pub mod queue;
 
-/// Generated bindings for the `plughost:platform/service@0.1.0` world (HTTP and events).
+/// Generated bindings for the `plughost:platform/service@0.1.0` world (HTTP, events, jobs).
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -68,9 +69,18 @@ pub trait Module {
             event.id, event.topic
         )))
     }
+
+    /// Handles one attempt at a job of a queue the manifest handles (`[queue] handles`).
+    /// An error fails the attempt: the host retries it later, or makes it a dead letter.
+    fn handle_job(job: queue::Job) -> Result<()> {
+        Err(Error::NotFound(format!(
+            "this module handles no jobs (got {} of queue '{}'); implement Module::handle_job",
+            job.id, job.queue
+        )))
+    }
 }
 
-/// Exports a [`Module`] as the component's `http-handler` and `event-handler`.
+/// Exports a [`Module`] as the component's `http-handler`, `event-handler` and `job-handler`.
 #[macro_export]
 macro_rules! export_module {
     ($module:ty) => {
@@ -92,6 +102,15 @@ macro_rules! export_module {
                     event: $crate::events::Event,
                 ) -> ::core::result::Result<(), $crate::Error> {
                     <$module as $crate::Module>::on_event(event)
+                }
+            }
+            impl $crate::bindings::exports::plughost::platform::job_handler::Guest
+                for __PlughostExport
+            {
+                fn handle_job(
+                    job: $crate::queue::Job,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    <$module as $crate::Module>::handle_job(job)
                 }
             }
             $crate::bindings::__export_module_bindings!(__PlughostExport with_types_in $crate::bindings);

@@ -8,6 +8,7 @@ pub mod events;
 pub mod http;
 pub mod log;
 pub mod orm;
+pub mod queue;
 
 use wasmtime::component::Linker;
 
@@ -31,6 +32,7 @@ pub const ALL: &[CapabilityDescriptor] = &[
     config::CAPABILITY,
     orm::CAPABILITY,
     events::CAPABILITY,
+    queue::CAPABILITY,
 ];
 
 /// The capability called `name`.

@@ -118,25 +118,29 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
         check_import(&import, &context.grant, &mut findings);
     }
     let exports = interface_names(&resolve, world, false);
-    let serves_http = exports
-        .iter()
-        .any(|e| e.starts_with("plughost:platform/http-handler@"));
-    let handles_events = exports
-        .iter()
-        .any(|e| e.starts_with("plughost:platform/event-handler@"));
-    if !files.manifest.events.subscribe.is_empty() && !handles_events {
-        findings.errors.push(
-            "declares [events] subscriptions but the component does not export \
-             plughost:platform/event-handler; build it against the `service` world (the Rust SDK does)"
-                .into(),
-        );
-    }
-    if files.manifest.http.is_some() && !serves_http {
-        findings.errors.push(
-            "declares [http] routes but the component does not export plughost:platform/http-handler; \
-             build it against the `module` world with a guest SDK"
-                .into(),
-        );
+    let manifest = &files.manifest;
+    // (the manifest relies on it, the export, what relies on it)
+    let needed = [
+        (manifest.http.is_some(), "http-handler", "[http] routes"),
+        (
+            !manifest.events.subscribe.is_empty(),
+            "event-handler",
+            "[events] subscriptions",
+        ),
+        (
+            !manifest.queue.handles.is_empty(),
+            "job-handler",
+            "[queue] handles",
+        ),
+    ];
+    for (relied_on, export, section) in needed {
+        let prefix = format!("plughost:platform/{export}@");
+        if relied_on && !exports.iter().any(|e| e.starts_with(&prefix)) {
+            findings.errors.push(format!(
+                "declares {section} but the component does not export plughost:platform/{export}; \
+                 build it with a guest SDK (the Rust SDK targets the `service` world, which has every handler)"
+            ));
+        }
     }
     findings
 }
@@ -159,6 +163,7 @@ fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findin
         "plughost:platform/types@",
         "plughost:platform/http-types@",
         "plughost:platform/event-types@",
+        "plughost:platform/job-types@",
     ];
     if type_only.iter().any(|prefix| name.starts_with(prefix)) {
         return;

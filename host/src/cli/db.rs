@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
+use super::database::DatabaseArgs;
 use crate::capabilities::orm::backend::Pool;
 use crate::capabilities::orm::manual::{self, Migration};
 use crate::config::Manifest;
@@ -29,18 +30,11 @@ pub enum DbCommand {
     Status(DbArgs),
 }
 
-/// Where the modules and the database are.
+/// Where the modules and the database are, and which module.
 #[derive(Args)]
 pub struct DbArgs {
-    /// The plugins folder.
-    #[arg(long)]
-    plugins: PathBuf,
-    /// Host configuration; default: host.toml beside the plugins folder, if any.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Database URL (overrides host.toml); default: data/plughost.db beside the plugins folder.
-    #[arg(long, env = "PLUGHOST_DATABASE_URL")]
-    database_url: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
     /// Only this module.
     #[arg(long)]
     module: Option<String>,
@@ -54,11 +48,7 @@ struct ModuleMigrations {
 
 /// Runs a `db` subcommand.
 pub fn run(command: DbCommand) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(dispatch(command))
+    super::database::block_on(dispatch(command))
 }
 
 async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
@@ -66,14 +56,9 @@ async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
         DbCommand::Migrate(a) | DbCommand::Status(a) => (a, 0),
         DbCommand::Rollback { args, steps } => (args, *steps),
     };
-    let config = super::run::resolve_config(
-        args.config.as_deref(),
-        &args.plugins,
-        args.database_url.clone(),
-    )?;
-    let modules = modules(&config, &args.plugins, args.module.as_deref())?;
-    let url = config.database.url.clone().unwrap_or_default();
-    let pool = Pool::connect(&url).await.map_err(anyhow::Error::msg)?;
+    let config = args.database.host_config()?;
+    let modules = modules(&config, &args.database.plugins, args.module.as_deref())?;
+    let pool = args.database.connect(&config).await?;
     let result = match command {
         DbCommand::Migrate(_) => migrate(&pool, &modules).await,
         DbCommand::Rollback { .. } => rollback(&pool, &modules, steps).await,

@@ -1,10 +1,12 @@
-//! The `host` command: run, new, build, check, inspect, db.
+//! The `host` command: run, new, build, check, inspect, db, queue.
 
 mod build;
 mod check;
+mod database;
 mod db;
 mod inspect;
 mod new;
+mod queue;
 mod run;
 mod sdk_files;
 
@@ -46,6 +48,9 @@ enum Command {
     /// Apply, undo or list the modules' manual database migrations.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// List and re-drive dead jobs.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.
@@ -59,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Db(command) => db::run(command),
+        Command::Queue(command) => queue::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

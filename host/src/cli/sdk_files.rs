@@ -11,6 +11,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("http.wit", include_str!("../../../wit/http.wit")),
     ("orm.wit", include_str!("../../../wit/orm.wit")),
     ("events.wit", include_str!("../../../wit/events.wit")),
+    ("queue.wit", include_str!("../../../wit/queue.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.
@@ -34,6 +35,10 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
     (
         "plughost/events.py",
         include_str!("../../../guest-sdk/python/plughost/events.py"),
+    ),
+    (
+        "plughost/queue.py",
+        include_str!("../../../guest-sdk/python/plughost/queue.py"),
     ),
     (
         "plughost/orm.py",

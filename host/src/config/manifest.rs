@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ScopeSet;
 use crate::capabilities::events::EventsSpec;
 use crate::capabilities::orm::ModelSpec;
+use crate::capabilities::queue::QueueSpec;
 
 /// File name of a module's manifest inside its folder.
 pub const MANIFEST_FILE: &str = "plugin.toml";
@@ -43,6 +44,9 @@ pub struct Manifest {
     /// Event subscriptions.
     #[serde(default)]
     pub events: EventsSpec,
+    /// Queues the module handles.
+    #[serde(default)]
+    pub queue: QueueSpec,
 }
 
 /// Where a module mounts and which routes it serves.
@@ -132,6 +136,7 @@ impl Manifest {
         }
         crate::capabilities::orm::model::models_from_manifest(&self.models)?;
         self.events.validate()?;
+        self.queue.validate()?;
         Ok(())
     }
 }

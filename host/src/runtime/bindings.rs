@@ -5,18 +5,30 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plughost:platform/service@0.1.0",
-    imports: { "plughost:platform/orm": async },
+    imports: { "plughost:platform/orm": async, "plughost:platform/queue": async },
     exports: { default: async },
     additional_derives: [PartialEq],
 });
 
 pub use plughost::platform::event_types::Event as GuestEvent;
 pub use plughost::platform::http_types::{Request as GuestRequest, Response as GuestResponse};
+pub use plughost::platform::job_types::Job as GuestJob;
 pub use plughost::platform::types::Error as GuestError;
 
 /// The exported interfaces the host may call, each optional: a component exports those
-/// its world has (`module`: HTTP only; `service`: HTTP and events).
+/// its world has (`module`: HTTP only; `service`: HTTP, events and jobs).
 pub mod guest_exports {
     pub use super::exports::plughost::platform::event_handler::GuestIndices as EventHandler;
     pub use super::exports::plughost::platform::http_handler::GuestIndices as HttpHandler;
+    pub use super::exports::plughost::platform::job_handler::GuestIndices as JobHandler;
+}
+
+/// A guest error as a short line: `internal: failing attempt 2`.
+pub fn describe(error: &GuestError) -> String {
+    match error {
+        GuestError::Denied(m) => format!("denied: {m}"),
+        GuestError::Invalid(m) => format!("invalid: {m}"),
+        GuestError::NotFound(m) => format!("not-found: {m}"),
+        GuestError::Internal(m) => format!("internal: {m}"),
+    }
 }

@@ -12,6 +12,7 @@ use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
 use crate::capabilities::events::EventBus;
 use crate::capabilities::orm::OrmStore;
+use crate::capabilities::queue::QueueWorkers;
 use crate::config::HostConfig;
 
 /// Engine, linker and compile cache shared by every module.
@@ -22,6 +23,7 @@ pub struct Runtime {
     config: Arc<HostConfig>,
     orm: Arc<OrmStore>,
     events: EventBus,
+    queues: QueueWorkers,
 }
 
 impl Runtime {
@@ -50,6 +52,7 @@ impl Runtime {
             .clone()
             .unwrap_or_else(|| config.database_url(std::path::Path::new("plugins")));
         let history = config.events.history;
+        let queue = config.queue.clone();
         Ok(Arc::new_cyclic(|runtime| Runtime {
             engine,
             linker,
@@ -57,12 +60,18 @@ impl Runtime {
             config,
             orm: Arc::new(OrmStore::new(database_url)),
             events: EventBus::new(runtime.clone(), history),
+            queues: QueueWorkers::new(runtime.clone(), queue),
         }))
     }
 
     /// The database behind the `orm` capability.
     pub fn orm(&self) -> &Arc<OrmStore> {
         &self.orm
+    }
+
+    /// The queue workers.
+    pub fn queues(&self) -> &QueueWorkers {
+        &self.queues
     }
 
     /// The event bus.

@@ -8,11 +8,14 @@ use wasmtime::{Store, UpdateDeadline};
 
 use wasmtime::component::Instance;
 
-use super::bindings::{GuestError, GuestEvent, GuestRequest, GuestResponse};
+use super::bindings::{GuestError, GuestEvent, GuestJob, GuestRequest, GuestResponse};
 use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
 use crate::capabilities::events::Event;
+use crate::capabilities::orm::OrmError;
+use crate::capabilities::orm::backend::Target;
+use crate::capabilities::queue::{NewJob, store as job_store};
 
 /// Why an invocation ended without the module's answer.
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +116,32 @@ impl LoadedModule {
         .await
     }
 
-    /// One invocation: a fresh instance, `call`, then the end of its transaction and the
-    /// publication of its events, both only when it succeeded.
+    /// Instantiates the module afresh and calls its job handler for one attempt.
+    pub async fn handle_job(
+        &self,
+        runtime: &Runtime,
+        job: &GuestJob,
+    ) -> Result<Result<(), GuestError>, InvocationError> {
+        let Some(indices) = &self.exports.jobs else {
+            return Err(self.missing_export("job-handler"));
+        };
+        let outcome = self
+            .invoke(runtime, async |store, instance| {
+                let handler = indices.load(&mut *store, &instance)?;
+                handler.call_handle_job(&mut *store, job).await
+            })
+            .await;
+        if !matches!(outcome, Ok(Ok(()))) {
+            self.context
+                .metrics
+                .job_failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// One invocation: a fresh instance, `call`, then the end of its transaction, the
+    /// enqueueing of its jobs and the publication of its events, only when it succeeded.
     async fn invoke<R>(
         &self,
         runtime: &Runtime,
@@ -138,6 +165,14 @@ impl LoadedModule {
             return Ok(Err(GuestError::Internal(format!(
                 "the invocation's transaction could not be committed: {e}"
             ))));
+        }
+        if result.is_ok() && !state.jobs.is_empty() {
+            let jobs = std::mem::take(&mut state.jobs);
+            if let Err(e) = enqueue(runtime, &jobs).await {
+                return Ok(Err(GuestError::Internal(format!(
+                    "the invocation succeeded but its jobs could not be enqueued: {e}"
+                ))));
+            }
         }
         if result.is_ok() && !state.outbox.is_empty() {
             let events = state.outbox.take(state.orm.rolled_back());
@@ -197,4 +232,18 @@ impl LoadedModule {
             message: format!("{error:?}"),
         }
     }
+}
+
+/// Writes the jobs an invocation dispatched outside a transaction, then wakes their queues.
+async fn enqueue(runtime: &Runtime, jobs: &[NewJob]) -> Result<(), OrmError> {
+    let pool = runtime.orm().pool().await?;
+    let mut tx = pool.begin_bookkeeping().await?;
+    for job in jobs {
+        job_store::insert(Target::Transaction(&mut tx), job).await?;
+    }
+    tx.commit().await?;
+    for job in jobs {
+        runtime.queues().wake(&job.tenant, &job.queue);
+    }
+    Ok(())
 }

@@ -137,11 +137,13 @@ pub async fn load(
         None => None,
     };
     let subscriptions = files.manifest.events.granted(&context);
+    let handled_queues = files.manifest.queue.granted(&context);
     let module = LoadedModule {
         context,
         pre: instance_pre,
         exports,
         subscriptions,
+        handled_queues,
         routes,
         source: ModuleSource {
             dir: dir.to_path_buf(),
@@ -154,6 +156,7 @@ pub async fn load(
         .await
         .map_err(|e| component_error(format!("failed its validating instantiation: {e}")))?;
     migrate_models(runtime, dir, &module.context).await?;
+    prepare_queue(runtime, dir, &module.context).await?;
     Ok(module)
 }
 
@@ -165,7 +168,15 @@ fn exports(
     let exports = ModuleExports {
         http: guest_exports::HttpHandler::new(pre).ok(),
         events: guest_exports::EventHandler::new(pre).ok(),
+        jobs: guest_exports::JobHandler::new(pre).ok(),
     };
+    if !manifest.queue.handles.is_empty() && exports.jobs.is_none() {
+        return Err(
+            "declares [queue] handles but does not export plughost:platform/job-handler@0.1.0; \
+             build it against the `service` world (the Rust SDK does)"
+                .into(),
+        );
+    }
     if manifest.http.is_some() && exports.http.is_none() {
         return Err(
             "declares [http] routes but does not export plughost:platform/http-handler@0.1.0; \
@@ -181,6 +192,29 @@ fn exports(
         );
     }
     Ok(exports)
+}
+
+/// Creates the jobs table when the module may dispatch or handle jobs.
+async fn prepare_queue(
+    runtime: &Runtime,
+    dir: &Path,
+    context: &ModuleContext,
+) -> Result<(), LoadError> {
+    if !context.grant.has("queue") {
+        return Ok(());
+    }
+    let fail = |message: String| LoadError::Schema {
+        path: dir.join(MANIFEST_FILE),
+        message,
+    };
+    let pool = runtime
+        .orm()
+        .pool()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    crate::capabilities::queue::store::ensure_table(pool)
+        .await
+        .map_err(|e| fail(format!("queue: {e}")))
 }
 
 /// Auto-migrates the models whose tables the grant covers; warns about the others.

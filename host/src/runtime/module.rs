@@ -65,6 +65,8 @@ pub struct ModuleMetrics {
     pub denied: AtomicU64,
     /// Events the module failed to handle (error, trap or timeout).
     pub event_failures: AtomicU64,
+    /// Job attempts that failed (error, trap or timeout).
+    pub job_failures: AtomicU64,
 }
 
 /// One loaded version of a module, ready to instantiate.
@@ -77,6 +79,8 @@ pub struct LoadedModule {
     pub exports: ModuleExports,
     /// Topic patterns it receives (granted ones only).
     pub subscriptions: Vec<String>,
+    /// Queues whose jobs it handles (granted ones only).
+    pub handled_queues: Vec<String>,
     /// The module's HTTP mount and routes, when it serves HTTP.
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.
@@ -89,6 +93,8 @@ pub struct ModuleExports {
     pub http: Option<guest_exports::HttpHandler>,
     /// `event-handler`.
     pub events: Option<guest_exports::EventHandler>,
+    /// `job-handler`.
+    pub jobs: Option<guest_exports::JobHandler>,
 }
 
 /// Files a module version was loaded from.

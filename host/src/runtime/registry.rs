@@ -278,13 +278,13 @@ impl ModuleRegistry {
         ReloadOutcome::Failed(message)
     }
 
-    /// Points the event bus at the modules serving now: a swapped module receives on its
-    /// new version, a removed one no longer receives.
+    /// Points the event bus and the queue workers at the modules serving now: a swapped
+    /// module receives on its new version, a removed one no longer receives.
     fn rebind_subscriptions(&self) {
         let table = self.table.load();
-        self.runtime
-            .events()
-            .rebind(table.modules().map(|(_, m)| m));
+        let modules = || table.modules().map(|(_, m)| m);
+        self.runtime.events().rebind(modules());
+        self.runtime.queues().rebind(modules());
     }
 
     fn metrics_for(&self, name: &str) -> Arc<ModuleMetrics> {

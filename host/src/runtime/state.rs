@@ -10,6 +10,7 @@ use super::limits::MemoryLimiter;
 use super::module::ModuleContext;
 use crate::capabilities::events::Outbox;
 use crate::capabilities::orm::{OrmSession, OrmStore};
+use crate::capabilities::queue::NewJob;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
 /// (grant, config, identity) and its memory limiter.
@@ -22,6 +23,8 @@ pub struct InvocationState {
     pub orm: OrmSession,
     /// Events emitted, published when the invocation succeeds.
     pub outbox: Outbox,
+    /// Jobs dispatched outside an ORM transaction, enqueued when the invocation succeeds.
+    pub jobs: Vec<NewJob>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -38,6 +41,7 @@ impl InvocationState {
         InvocationState {
             orm: OrmSession::new(orm, deadline),
             outbox: Outbox::default(),
+            jobs: Vec::new(),
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
             module,
             wasi,

@@ -189,7 +189,10 @@ async fn deliver(runtime: Arc<Runtime>, module: Arc<LoadedModule>, event: Arc<Ev
             bus.metrics.delivered.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        Ok(Err(error)) => format!("returned an error: {error:?}"),
+        Ok(Err(error)) => format!(
+            "returned an error: {}",
+            crate::runtime::bindings::describe(&error)
+        ),
         Err(error) => error.to_string(),
     };
     bus.metrics.failed.fetch_add(1, Ordering::Relaxed);

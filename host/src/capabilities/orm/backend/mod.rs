@@ -123,6 +123,15 @@ impl Pool {
 }
 
 impl Transaction {
+    /// The SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Transaction::Sqlite(_) => Dialect::Sqlite,
+            Transaction::Postgres(_) => Dialect::Postgres,
+            Transaction::MySql(_) => Dialect::MySql,
+        }
+    }
+
     /// Makes the transaction's writes permanent.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {

@@ -14,5 +14,6 @@ mod logging;
 mod orm;
 mod python;
 mod queue;
+mod shop;
 mod startup;
 mod todo;

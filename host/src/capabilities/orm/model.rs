@@ -121,7 +121,12 @@ pub const DELETED_AT: &str = "deleted_at";
 impl Model {
     /// Validates a manifest entry.
     pub fn from_spec(name: &str, spec: &ModelSpec) -> Result<Model, String> {
-        check_identifier(name, "model name")?;
+        // A model name never reaches SQL (its table does), so reserved words are fine here.
+        if let Err(e) = check_identifier(name, "model name")
+            && !RESERVED.contains(&name)
+        {
+            return Err(e);
+        }
         let table = match &spec.table {
             Some(t) => t.clone(),
             None => plural(name),

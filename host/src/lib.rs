@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod backplane;
 pub mod capabilities;
 pub mod cli;
 pub mod config;

@@ -5,6 +5,7 @@ mod databases;
 mod harness;
 
 mod cli;
+mod cluster;
 mod events;
 mod grants;
 mod hot_swap;

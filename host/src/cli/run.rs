@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// (overrides host.toml); default: an SQLite file data/plughost.db beside the plugins folder.
     #[arg(long, env = "PLUGHOST_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The backplane between host instances, redis://HOST:PORT (overrides host.toml);
+    /// without one, events stay on this host.
+    #[arg(long, env = "PLUGHOST_BACKPLANE_URL")]
+    pub backplane: Option<String>,
     /// Where compiled code is cached (overrides host.toml).
     #[arg(long, env = "PLUGHOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -38,6 +42,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut config = resolve_config(args.config.as_deref(), &args.plugins, args.database_url)?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(url) = args.backplane {
+        config.backplane.url = Some(url);
     }
     if let Some(dir) = args.cache_dir {
         config.server.cache_dir = Some(dir);
@@ -84,7 +91,22 @@ pub fn load_config(explicit: Option<&Path>, plugins: &Path) -> anyhow::Result<Ho
 async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Result<()> {
     let listen = config.server.listen;
     let body_limit = config.server.body_limit_bytes;
+    let backplane = match &config.backplane.url {
+        Some(url) => Some(
+            crate::backplane::connect(url)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
     let runtime = Runtime::new(config)?;
+    if let Some(backplane) = backplane {
+        runtime
+            .events()
+            .attach(backplane)
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
     let registry = ModuleRegistry::new(runtime.clone(), plugins.clone());
     registry
         .load_all()

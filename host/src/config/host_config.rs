@@ -34,6 +34,17 @@ pub struct HostConfig {
     /// The job queue.
     #[serde(default)]
     pub queue: QueueConfig,
+    /// The channel between host instances.
+    #[serde(default)]
+    pub backplane: BackplaneConfig,
+}
+
+/// Where the backplane is; without one, events stay on this host.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackplaneConfig {
+    /// `redis://HOST:PORT`.
+    pub url: Option<String>,
 }
 
 /// Job queue settings.
@@ -238,6 +249,7 @@ impl Default for HostConfig {
             database: DatabaseConfig::default(),
             events: EventsConfig::default(),
             queue: QueueConfig::default(),
+            backplane: BackplaneConfig::default(),
         };
         config.add_default_tenant();
         config

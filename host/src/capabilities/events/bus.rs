@@ -4,14 +4,26 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use arc_swap::ArcSwap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Event;
 use super::topic::matches;
+use crate::backplane::Backplane;
 use crate::runtime::{LoadedModule, Runtime};
+
+/// Backplane channels of events: one per tenant, `plughost.events.TENANT`.
+const CHANNEL_PREFIX: &str = "plughost.events.";
+
+/// Events of one invocation as they travel between hosts.
+#[derive(Serialize, Deserialize)]
+struct Batch {
+    origin: String,
+    tenant: String,
+    events: Vec<Event>,
+}
 
 /// Events kept per topic when host.toml does not say.
 pub const DEFAULT_HISTORY: usize = 100;
@@ -58,6 +70,8 @@ pub struct BusMetrics {
 /// The bus of one host.
 pub struct EventBus {
     runtime: Weak<Runtime>,
+    /// The backplane and this host's id on it, when there is one.
+    backplane: OnceLock<(Arc<dyn Backplane>, String)>,
     subscribers: ArcSwap<Vec<Subscriber>>,
     topics: Mutex<HashMap<(String, String), TopicState>>,
     history: usize,
@@ -69,6 +83,7 @@ impl EventBus {
     pub fn new(runtime: Weak<Runtime>, history: usize) -> EventBus {
         EventBus {
             runtime,
+            backplane: OnceLock::new(),
             subscribers: ArcSwap::default(),
             topics: Mutex::default(),
             history,
@@ -90,9 +105,57 @@ impl EventBus {
         self.subscribers.store(Arc::new(subscribers));
     }
 
-    /// Publishes events of `tenant`: records them and delivers each to every matching
-    /// subscriber of the tenant, in its own task (the emitter never waits).
+    /// Joins the backplane: events published here go to every host, and events from other
+    /// hosts are delivered here.
+    pub async fn attach(&self, backplane: Arc<dyn Backplane>) -> Result<(), String> {
+        let host_id = uuid::Uuid::new_v4().to_string();
+        let mut incoming = backplane.subscribe(CHANNEL_PREFIX.to_string()).await?;
+        let runtime = self.runtime.clone();
+        let me = host_id.clone();
+        tokio::spawn(async move {
+            while let Some((channel, payload)) = incoming.recv().await {
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                match serde_json::from_slice::<Batch>(&payload) {
+                    Ok(batch) if batch.origin == me => {}
+                    Ok(batch) => runtime.events().deliver(&batch.tenant, batch.events),
+                    Err(e) => tracing::warn!(
+                        channel,
+                        "ignored a backplane message that is not an event batch: {e}"
+                    ),
+                }
+            }
+        });
+        tracing::info!(backplane = %backplane.describe(), host_id, "events go through the backplane");
+        let _ = self.backplane.set((backplane, host_id));
+        Ok(())
+    }
+
+    /// Publishes events of `tenant`: delivers them here and, through the backplane, on
+    /// every other host.
     pub fn publish(&self, tenant: &str, events: Vec<Event>) {
+        if let Some((backplane, origin)) = self.backplane.get() {
+            let batch = Batch {
+                origin: origin.clone(),
+                tenant: tenant.to_string(),
+                events: events.clone(),
+            };
+            let backplane = backplane.clone();
+            let channel = format!("{CHANNEL_PREFIX}{tenant}");
+            tokio::spawn(async move {
+                let payload = serde_json::to_vec(&batch).unwrap_or_default();
+                if let Err(e) = backplane.publish(channel, payload).await {
+                    tracing::error!("events did not reach the other hosts: {e}");
+                }
+            });
+        }
+        self.deliver(tenant, events);
+    }
+
+    /// Records events of `tenant` and delivers each to every matching subscriber of the
+    /// tenant on this host, in its own task (the emitter never waits).
+    fn deliver(&self, tenant: &str, events: Vec<Event>) {
         let Some(runtime) = self.runtime.upgrade() else {
             return;
         };

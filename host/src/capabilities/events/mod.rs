@@ -70,8 +70,8 @@ impl EventsSpec {
     }
 }
 
-/// One event, as subscribers and the admin API see it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One event, as subscribers, the admin API and other hosts see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
     /// Unique id.
     pub id: String,

@@ -82,7 +82,7 @@ async fn host(
     let registry = ModuleRegistry::new(runtime.clone(), plugins);
     registry.load_all().await?;
     anyhow::ensure!(
-        !registry.snapshot().modules().next().is_none(),
+        registry.snapshot().modules().next().is_some(),
         "the sink module did not load"
     );
     Ok((runtime, registry, tenant))

@@ -18,3 +18,4 @@ mod queue;
 mod shop;
 mod startup;
 mod todo;
+mod ws;

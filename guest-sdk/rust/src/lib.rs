@@ -28,6 +28,7 @@ pub mod http;
 pub mod log;
 pub mod orm;
 pub mod queue;
+pub mod ws;
 
 /// Generated bindings for the `plughost:platform/service@0.1.0` world (HTTP, events, jobs).
 #[allow(unsafe_code, missing_docs, clippy::all)]
@@ -78,9 +79,27 @@ pub trait Module {
             job.id, job.queue
         )))
     }
+
+    /// A client connects to one of the module's namespaces (`[ws] namespaces`); an error
+    /// refuses it. Accepts everyone by default (the host already checked the token).
+    fn on_connect(_connection: ws::Connection) -> Result<()> {
+        Ok(())
+    }
+
+    /// A client sent `{"event", "data", "id"?}`; an error goes back to it as an error frame.
+    fn on_message(_connection: ws::Connection, message: ws::Message) -> Result<()> {
+        Err(Error::NotFound(format!(
+            "this module handles no WebSocket messages (got '{}'); implement Module::on_message",
+            message.event
+        )))
+    }
+
+    /// A client went away (its rooms are already left).
+    fn on_disconnect(_connection: ws::Connection) {}
 }
 
-/// Exports a [`Module`] as the component's `http-handler`, `event-handler` and `job-handler`.
+/// Exports a [`Module`] as the component's `http-handler`, `event-handler`, `job-handler`
+/// and `ws-handler`.
 #[macro_export]
 macro_rules! export_module {
     ($module:ty) => {
@@ -111,6 +130,24 @@ macro_rules! export_module {
                     job: $crate::queue::Job,
                 ) -> ::core::result::Result<(), $crate::Error> {
                     <$module as $crate::Module>::handle_job(job)
+                }
+            }
+            impl $crate::bindings::exports::plughost::platform::ws_handler::Guest
+                for __PlughostExport
+            {
+                fn on_connect(
+                    connection: $crate::ws::Connection,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    <$module as $crate::Module>::on_connect(connection)
+                }
+                fn on_message(
+                    connection: $crate::ws::Connection,
+                    message: $crate::ws::Message,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    <$module as $crate::Module>::on_message(connection, message)
+                }
+                fn on_disconnect(connection: $crate::ws::Connection) {
+                    <$module as $crate::Module>::on_disconnect(connection)
                 }
             }
             $crate::bindings::__export_module_bindings!(__PlughostExport with_types_in $crate::bindings);

@@ -9,6 +9,7 @@ pub mod http;
 pub mod log;
 pub mod orm;
 pub mod queue;
+pub mod ws;
 
 use wasmtime::component::Linker;
 
@@ -33,6 +34,7 @@ pub const ALL: &[CapabilityDescriptor] = &[
     orm::CAPABILITY,
     events::CAPABILITY,
     queue::CAPABILITY,
+    ws::CAPABILITY,
 ];
 
 /// The capability called `name`.

@@ -164,6 +164,7 @@ fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findin
         "plughost:platform/http-types@",
         "plughost:platform/event-types@",
         "plughost:platform/job-types@",
+        "plughost:platform/ws-types@",
     ];
     if type_only.iter().any(|prefix| name.starts_with(prefix)) {
         return;

@@ -12,6 +12,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("orm.wit", include_str!("../../../wit/orm.wit")),
     ("events.wit", include_str!("../../../wit/events.wit")),
     ("queue.wit", include_str!("../../../wit/queue.wit")),
+    ("ws.wit", include_str!("../../../wit/ws.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.

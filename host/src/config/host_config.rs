@@ -37,6 +37,9 @@ pub struct HostConfig {
     /// The channel between host instances.
     #[serde(default)]
     pub backplane: BackplaneConfig,
+    /// WebSocket authentication and limits.
+    #[serde(default)]
+    pub ws: crate::capabilities::ws::WsConfig,
 }
 
 /// Where the backplane is; without one, events stay on this host.
@@ -250,6 +253,7 @@ impl Default for HostConfig {
             events: EventsConfig::default(),
             queue: QueueConfig::default(),
             backplane: BackplaneConfig::default(),
+            ws: crate::capabilities::ws::WsConfig::default(),
         };
         config.add_default_tenant();
         config

@@ -9,6 +9,7 @@ use super::ScopeSet;
 use crate::capabilities::events::EventsSpec;
 use crate::capabilities::orm::ModelSpec;
 use crate::capabilities::queue::QueueSpec;
+use crate::capabilities::ws::WsSpec;
 
 /// File name of a module's manifest inside its folder.
 pub const MANIFEST_FILE: &str = "plugin.toml";
@@ -47,6 +48,9 @@ pub struct Manifest {
     /// Queues the module handles.
     #[serde(default)]
     pub queue: QueueSpec,
+    /// WebSocket namespaces the module serves.
+    #[serde(default)]
+    pub ws: WsSpec,
 }
 
 /// Where a module mounts and which routes it serves.
@@ -137,6 +141,7 @@ impl Manifest {
         crate::capabilities::orm::model::models_from_manifest(&self.models)?;
         self.events.validate()?;
         self.queue.validate()?;
+        self.ws.validate()?;
         Ok(())
     }
 }

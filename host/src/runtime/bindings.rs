@@ -14,6 +14,7 @@ pub use plughost::platform::event_types::Event as GuestEvent;
 pub use plughost::platform::http_types::{Request as GuestRequest, Response as GuestResponse};
 pub use plughost::platform::job_types::Job as GuestJob;
 pub use plughost::platform::types::Error as GuestError;
+pub use plughost::platform::ws_types::{Connection as GuestConnection, Message as GuestMessage};
 
 /// The exported interfaces the host may call, each optional: a component exports those
 /// its world has (`module`: HTTP only; `service`: HTTP, events and jobs).
@@ -21,6 +22,7 @@ pub mod guest_exports {
     pub use super::exports::plughost::platform::event_handler::GuestIndices as EventHandler;
     pub use super::exports::plughost::platform::http_handler::GuestIndices as HttpHandler;
     pub use super::exports::plughost::platform::job_handler::GuestIndices as JobHandler;
+    pub use super::exports::plughost::platform::ws_handler::GuestIndices as WsHandler;
 }
 
 /// A guest error as a short line: `internal: failing attempt 2`.

@@ -13,6 +13,7 @@ use super::state::InvocationState;
 use crate::capabilities::events::EventBus;
 use crate::capabilities::orm::OrmStore;
 use crate::capabilities::queue::QueueWorkers;
+use crate::capabilities::ws::Hub;
 use crate::config::HostConfig;
 
 /// Engine, linker and compile cache shared by every module.
@@ -24,6 +25,7 @@ pub struct Runtime {
     orm: Arc<OrmStore>,
     events: EventBus,
     queues: QueueWorkers,
+    ws_hub: Arc<Hub>,
 }
 
 impl Runtime {
@@ -61,12 +63,18 @@ impl Runtime {
             orm: Arc::new(OrmStore::new(database_url)),
             events: EventBus::new(runtime.clone(), history),
             queues: QueueWorkers::new(runtime.clone(), queue),
+            ws_hub: Arc::default(),
         }))
     }
 
     /// The database behind the `orm` capability.
     pub fn orm(&self) -> &Arc<OrmStore> {
         &self.orm
+    }
+
+    /// The WebSocket sockets of this host.
+    pub fn ws_hub(&self) -> &Arc<Hub> {
+        &self.ws_hub
     }
 
     /// The queue workers.

@@ -8,7 +8,10 @@ use wasmtime::{Store, UpdateDeadline};
 
 use wasmtime::component::Instance;
 
-use super::bindings::{GuestError, GuestEvent, GuestJob, GuestRequest, GuestResponse};
+use super::bindings::{
+    GuestConnection, GuestError, GuestEvent, GuestJob, GuestMessage, GuestRequest, GuestResponse,
+    describe,
+};
 use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
@@ -16,6 +19,7 @@ use crate::capabilities::events::Event;
 use crate::capabilities::orm::OrmError;
 use crate::capabilities::orm::backend::Target;
 use crate::capabilities::queue::{NewJob, store as job_store};
+use crate::capabilities::ws::CurrentSocket;
 
 /// Why an invocation ended without the module's answer.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +61,11 @@ struct DeadlineReached;
 impl LoadedModule {
     /// Creates the store for one invocation, with limits armed.
     pub fn new_store(&self, runtime: &Runtime) -> Store<InvocationState> {
-        let state = InvocationState::new(self.context.clone(), runtime.orm().clone());
+        let state = InvocationState::new(
+            self.context.clone(),
+            runtime.orm().clone(),
+            runtime.ws_hub().clone(),
+        );
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
         let deadline = Instant::now() + self.context.limits.deadline;
@@ -86,7 +94,7 @@ impl LoadedModule {
         let Some(indices) = &self.exports.http else {
             return Err(self.missing_export("http-handler"));
         };
-        self.invoke(runtime, async |store, instance| {
+        self.invoke(runtime, None, async |store, instance| {
             let handler = indices.load(&mut *store, &instance)?;
             handler.call_handle(&mut *store, request).await
         })
@@ -109,7 +117,7 @@ impl LoadedModule {
             source: event.source.clone(),
             time: event.time.clone(),
         };
-        self.invoke(runtime, async |store, instance| {
+        self.invoke(runtime, None, async |store, instance| {
             let handler = indices.load(&mut *store, &instance)?;
             handler.call_on_event(&mut *store, &event).await
         })
@@ -126,7 +134,7 @@ impl LoadedModule {
             return Err(self.missing_export("job-handler"));
         };
         let outcome = self
-            .invoke(runtime, async |store, instance| {
+            .invoke(runtime, None, async |store, instance| {
                 let handler = indices.load(&mut *store, &instance)?;
                 handler.call_handle_job(&mut *store, job).await
             })
@@ -140,11 +148,70 @@ impl LoadedModule {
         outcome
     }
 
+    /// Calls the WebSocket handler's `on-connect`; an error refuses the client.
+    pub async fn handle_ws_connect(
+        &self,
+        runtime: &Runtime,
+        connection: &GuestConnection,
+        socket: CurrentSocket,
+    ) -> Result<Result<(), GuestError>, InvocationError> {
+        let Some(indices) = &self.exports.ws else {
+            return Err(self.missing_export("ws-handler"));
+        };
+        self.invoke(runtime, Some(socket), async |store, instance| {
+            let handler = indices.load(&mut *store, &instance)?;
+            handler.call_on_connect(&mut *store, connection).await
+        })
+        .await
+    }
+
+    /// Calls the WebSocket handler's `on-message`.
+    pub async fn handle_ws_message(
+        &self,
+        runtime: &Runtime,
+        connection: &GuestConnection,
+        message: &GuestMessage,
+        socket: CurrentSocket,
+    ) -> Result<Result<(), GuestError>, InvocationError> {
+        let Some(indices) = &self.exports.ws else {
+            return Err(self.missing_export("ws-handler"));
+        };
+        self.invoke(runtime, Some(socket), async |store, instance| {
+            let handler = indices.load(&mut *store, &instance)?;
+            handler
+                .call_on_message(&mut *store, connection, message)
+                .await
+        })
+        .await
+    }
+
+    /// Calls the WebSocket handler's `on-disconnect`.
+    pub async fn handle_ws_disconnect(
+        &self,
+        runtime: &Runtime,
+        connection: &GuestConnection,
+        socket: CurrentSocket,
+    ) -> Result<(), InvocationError> {
+        let Some(indices) = &self.exports.ws else {
+            return Err(self.missing_export("ws-handler"));
+        };
+        self.invoke(runtime, Some(socket), async |store, instance| {
+            let handler = indices.load(&mut *store, &instance)?;
+            handler
+                .call_on_disconnect(&mut *store, connection)
+                .await
+                .map(Ok)
+        })
+        .await?
+        .map_err(|e: GuestError| self.missing_export(&describe(&e)))
+    }
+
     /// One invocation: a fresh instance, `call`, then the end of its transaction, the
     /// enqueueing of its jobs and the publication of its events, only when it succeeded.
     async fn invoke<R>(
         &self,
         runtime: &Runtime,
+        socket: Option<CurrentSocket>,
         call: impl AsyncFnOnce(
             &mut Store<InvocationState>,
             Instance,
@@ -153,6 +220,7 @@ impl LoadedModule {
         let metrics = &self.context.metrics;
         metrics.invocations.fetch_add(1, Ordering::Relaxed);
         let mut store = self.new_store(runtime);
+        store.data_mut().ws.current = socket;
         let outcome = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             call(&mut store, instance).await

@@ -138,12 +138,14 @@ pub async fn load(
     };
     let subscriptions = files.manifest.events.granted(&context);
     let handled_queues = files.manifest.queue.granted(&context);
+    let namespaces = files.manifest.ws.granted(&context);
     let module = LoadedModule {
         context,
         pre: instance_pre,
         exports,
         subscriptions,
         handled_queues,
+        namespaces,
         routes,
         source: ModuleSource {
             dir: dir.to_path_buf(),
@@ -169,7 +171,15 @@ fn exports(
         http: guest_exports::HttpHandler::new(pre).ok(),
         events: guest_exports::EventHandler::new(pre).ok(),
         jobs: guest_exports::JobHandler::new(pre).ok(),
+        ws: guest_exports::WsHandler::new(pre).ok(),
     };
+    if !manifest.ws.namespaces.is_empty() && exports.ws.is_none() {
+        return Err(
+            "declares [ws] namespaces but does not export plughost:platform/ws-handler@0.1.0; \
+             build it against the `service` world (the Rust SDK does)"
+                .into(),
+        );
+    }
     if !manifest.queue.handles.is_empty() && exports.jobs.is_none() {
         return Err(
             "declares [queue] handles but does not export plughost:platform/job-handler@0.1.0; \

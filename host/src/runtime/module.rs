@@ -81,6 +81,8 @@ pub struct LoadedModule {
     pub subscriptions: Vec<String>,
     /// Queues whose jobs it handles (granted ones only).
     pub handled_queues: Vec<String>,
+    /// WebSocket namespaces it serves (granted ones only).
+    pub namespaces: Vec<String>,
     /// The module's HTTP mount and routes, when it serves HTTP.
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.
@@ -95,6 +97,8 @@ pub struct ModuleExports {
     pub events: Option<guest_exports::EventHandler>,
     /// `job-handler`.
     pub jobs: Option<guest_exports::JobHandler>,
+    /// `ws-handler`.
+    pub ws: Option<guest_exports::WsHandler>,
 }
 
 /// Files a module version was loaded from.

@@ -21,6 +21,8 @@ pub struct RoutingTable {
     modules: BTreeMap<String, Arc<LoadedModule>>,
     /// Longest prefix first.
     mounts: Vec<(String, Arc<LoadedModule>)>,
+    /// WebSocket namespaces.
+    namespaces: BTreeMap<String, Arc<LoadedModule>>,
 }
 
 impl RoutingTable {
@@ -39,7 +41,15 @@ impl RoutingTable {
             })
             .collect();
         mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        RoutingTable { modules, mounts }
+        let namespaces = modules
+            .values()
+            .flat_map(|m| m.namespaces.iter().map(|ns| (ns.clone(), m.clone())))
+            .collect();
+        RoutingTable {
+            modules,
+            mounts,
+            namespaces,
+        }
     }
 
     /// The module mounted at the longest prefix of `path`, with the rest of the path.
@@ -58,6 +68,11 @@ impl RoutingTable {
         })
     }
 
+    /// The module serving WebSocket namespace `path`.
+    pub fn namespace(&self, path: &str) -> Option<&Arc<LoadedModule>> {
+        self.namespaces.get(path)
+    }
+
     /// Every serving module.
     pub fn modules(&self) -> impl Iterator<Item = (&String, &Arc<LoadedModule>)> {
         self.modules.iter()
@@ -69,6 +84,15 @@ impl RoutingTable {
     }
 
     fn conflict(&self, folder: &str, module: &LoadedModule) -> Option<String> {
+        if let Some((ns, other)) = module.namespaces.iter().find_map(|ns| {
+            let other = self.namespaces.get(ns)?;
+            (other.source.dir != module.source.dir).then_some((ns, other))
+        }) {
+            return Some(format!(
+                "WebSocket namespace '{ns}' is already served by module '{}'; choose another",
+                other.name()
+            ));
+        }
         self.modules.iter().filter(|(f, _)| f.as_str() != folder).find_map(|(other_folder, other)| {
             if other.name() == module.name() {
                 return Some(format!(

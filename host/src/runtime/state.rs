@@ -11,6 +11,7 @@ use super::module::ModuleContext;
 use crate::capabilities::events::Outbox;
 use crate::capabilities::orm::{OrmSession, OrmStore};
 use crate::capabilities::queue::NewJob;
+use crate::capabilities::ws::{Hub, WsInvocation};
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
 /// (grant, config, identity) and its memory limiter.
@@ -25,13 +26,15 @@ pub struct InvocationState {
     pub outbox: Outbox,
     /// Jobs dispatched outside an ORM transaction, enqueued when the invocation succeeds.
     pub jobs: Vec<NewJob>,
+    /// The WebSocket being handled, if any, and the host's sockets.
+    pub ws: WsInvocation,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl InvocationState {
     /// Fresh state for one invocation of `module`.
-    pub fn new(module: Arc<ModuleContext>, orm: Arc<OrmStore>) -> Self {
+    pub fn new(module: Arc<ModuleContext>, orm: Arc<OrmStore>, hub: Arc<Hub>) -> Self {
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
         let wasi = WasiCtxBuilder::new()
             .stdout(GuestOutput::stdout(module.clone()))
@@ -42,6 +45,7 @@ impl InvocationState {
             orm: OrmSession::new(orm, deadline),
             outbox: Outbox::default(),
             jobs: Vec::new(),
+            ws: WsInvocation { hub, current: None },
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
             module,
             wasi,

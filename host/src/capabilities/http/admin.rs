@@ -19,7 +19,13 @@ pub fn router() -> Router<Arc<HttpState>> {
         .route("/modules", get(modules))
         .route("/events", get(events))
         .route("/queues", get(queues))
+        .route("/ws", get(ws))
         .route("/queues/dead/{id}/retry", post(retry_dead))
+}
+
+/// WebSocket counters: connections, messages in and out, drops, rejections.
+async fn ws(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "metrics": state.runtime.ws_hub().metrics() }))
 }
 
 /// Jobs per queue and state, and the dead letters.

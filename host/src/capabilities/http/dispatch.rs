@@ -39,6 +39,25 @@ async fn serve(
     request_id: &str,
 ) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
+    if is_websocket(&parts.headers)
+        && state
+            .registry
+            .snapshot()
+            .namespace(parts.uri.path())
+            .is_some()
+    {
+        let namespace = parts.uri.path().to_string();
+        let span = tracing::Span::current();
+        span.record("module", "ws");
+        return Ok(crate::capabilities::ws::server::accept(
+            state.registry.clone(),
+            state.runtime.clone(),
+            parts,
+            namespace,
+            request_id,
+        )
+        .await);
+    }
     let path = parts.uri.path();
     let method = parts.method.as_str();
     let (module, rest) = {
@@ -101,6 +120,14 @@ async fn serve(
             Err((&error).into())
         }
     }
+}
+
+/// Whether the request asks to become a WebSocket.
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// The caller's id when it is a sane token, else a new UUID.

@@ -1,0 +1,327 @@
+//! The sockets of every namespace on this host: rooms, users and presence, and bounded
+//! per-socket send queues. A socket whose queue is full is a client that cannot keep up:
+//! it is dropped (and counted) rather than slowing anyone else.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+
+/// A frame on its way to a client.
+pub type Frame = Arc<str>;
+
+/// How the host tells a socket's writer to close it.
+#[derive(Debug, Default)]
+pub struct Kill {
+    notify: Notify,
+    reason: Mutex<Option<(u16, String)>>,
+}
+
+impl Kill {
+    /// Asks the writer to close with `code` and `reason`.
+    pub fn close(&self, code: u16, reason: &str) {
+        *self.reason.lock().unwrap() = Some((code, reason.to_string()));
+        self.notify.notify_one();
+    }
+
+    /// Waits until asked to close; returns the code and reason.
+    pub async fn wait(&self) -> (u16, String) {
+        self.notify.notified().await;
+        self.reason
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or((1000, String::new()))
+    }
+}
+
+struct Socket {
+    user: Option<String>,
+    tx: mpsc::Sender<Frame>,
+    kill: Arc<Kill>,
+    rooms: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Namespace {
+    sockets: HashMap<String, Socket>,
+    rooms: HashMap<String, HashSet<String>>,
+}
+
+/// Counters of the hub.
+#[derive(Debug, Default, Serialize)]
+pub struct WsMetrics {
+    /// Sockets accepted.
+    pub connections: AtomicU64,
+    /// Sockets open now.
+    pub open: AtomicU64,
+    /// Frames received from clients.
+    pub messages_in: AtomicU64,
+    /// Frames queued to clients.
+    pub messages_out: AtomicU64,
+    /// Clients dropped because they could not keep up.
+    pub slow_client_drops: AtomicU64,
+    /// Handshakes and frames refused (auth, on-connect, invalid frames).
+    pub rejections: AtomicU64,
+}
+
+/// Every namespace's sockets.
+#[derive(Default)]
+pub struct Hub {
+    namespaces: Mutex<HashMap<String, Namespace>>,
+    metrics: WsMetrics,
+}
+
+impl Hub {
+    /// Adds a socket; an authenticated one joins `user:{id}`.
+    pub fn register(
+        &self,
+        namespace: &str,
+        socket_id: &str,
+        user: Option<String>,
+        tx: mpsc::Sender<Frame>,
+        kill: Arc<Kill>,
+    ) {
+        let mut namespaces = self.namespaces.lock().unwrap();
+        let ns = namespaces.entry(namespace.to_string()).or_default();
+        let user_room = user.as_ref().map(|u| format!("user:{u}"));
+        ns.sockets.insert(
+            socket_id.to_string(),
+            Socket {
+                user,
+                tx,
+                kill,
+                rooms: HashSet::new(),
+            },
+        );
+        if let Some(room) = user_room {
+            join_locked(ns, socket_id, &room);
+        }
+        self.metrics.connections.fetch_add(1, Ordering::Relaxed);
+        self.metrics.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Removes a socket from its namespace and rooms.
+    pub fn unregister(&self, namespace: &str, socket_id: &str) {
+        let mut namespaces = self.namespaces.lock().unwrap();
+        let Some(ns) = namespaces.get_mut(namespace) else {
+            return;
+        };
+        let Some(socket) = ns.sockets.remove(socket_id) else {
+            return;
+        };
+        for room in socket.rooms {
+            if let Some(members) = ns.rooms.get_mut(&room) {
+                members.remove(socket_id);
+                if members.is_empty() {
+                    ns.rooms.remove(&room);
+                }
+            }
+        }
+        self.metrics.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Puts a socket in a room.
+    pub fn join(&self, namespace: &str, socket_id: &str, room: &str) {
+        let mut namespaces = self.namespaces.lock().unwrap();
+        if let Some(ns) = namespaces.get_mut(namespace) {
+            join_locked(ns, socket_id, room);
+        }
+    }
+
+    /// Takes a socket out of a room.
+    pub fn leave(&self, namespace: &str, socket_id: &str, room: &str) {
+        let mut namespaces = self.namespaces.lock().unwrap();
+        let Some(ns) = namespaces.get_mut(namespace) else {
+            return;
+        };
+        if let Some(socket) = ns.sockets.get_mut(socket_id) {
+            socket.rooms.remove(room);
+        }
+        if let Some(members) = ns.rooms.get_mut(room) {
+            members.remove(socket_id);
+            if members.is_empty() {
+                ns.rooms.remove(room);
+            }
+        }
+    }
+
+    /// Queues a frame to the sockets chosen by `target`; returns how many got it.
+    pub fn send(&self, namespace: &str, target: Target<'_>, frame: Frame) -> usize {
+        let mut slow = Vec::new();
+        let mut sent = 0;
+        {
+            let namespaces = self.namespaces.lock().unwrap();
+            let Some(ns) = namespaces.get(namespace) else {
+                return 0;
+            };
+            let mut deliver = |id: &String, socket: &Socket| match socket.tx.try_send(frame.clone())
+            {
+                Ok(()) => sent += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    slow.push((id.clone(), socket.kill.clone()))
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            };
+            match target {
+                Target::Socket(id) => {
+                    if let Some((id, s)) = ns.sockets.get_key_value(id) {
+                        deliver(id, s);
+                    }
+                }
+                Target::Room(room) => {
+                    for id in ns.rooms.get(room).into_iter().flatten() {
+                        if let Some((id, s)) = ns.sockets.get_key_value(id) {
+                            deliver(id, s);
+                        }
+                    }
+                }
+                Target::All => {
+                    for (id, s) in &ns.sockets {
+                        deliver(id, s);
+                    }
+                }
+            }
+        }
+        self.metrics
+            .messages_out
+            .fetch_add(sent as u64, Ordering::Relaxed);
+        for (id, kill) in slow {
+            self.metrics
+                .slow_client_drops
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(namespace, socket_id = %id, "dropping a client that cannot keep up with its messages");
+            kill.close(1013, "too slow: the send queue is full");
+            self.unregister(namespace, &id);
+        }
+        sent
+    }
+
+    /// The users online in the namespace, or in a room: sorted, each once.
+    pub fn presence(&self, namespace: &str, room: Option<&str>) -> Vec<String> {
+        let namespaces = self.namespaces.lock().unwrap();
+        let Some(ns) = namespaces.get(namespace) else {
+            return Vec::new();
+        };
+        let users: BTreeSet<&String> = match room {
+            Some(room) => ns
+                .rooms
+                .get(room)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| ns.sockets.get(id)?.user.as_ref())
+                .collect(),
+            None => ns
+                .sockets
+                .values()
+                .filter_map(|s| s.user.as_ref())
+                .collect(),
+        };
+        users.into_iter().cloned().collect()
+    }
+
+    /// The hub's counters.
+    pub fn metrics(&self) -> &WsMetrics {
+        &self.metrics
+    }
+}
+
+/// Which sockets a frame goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// One socket.
+    Socket(&'a str),
+    /// Every socket in a room.
+    Room(&'a str),
+    /// Every socket of the namespace.
+    All,
+}
+
+fn join_locked(ns: &mut Namespace, socket_id: &str, room: &str) {
+    let Some(socket) = ns.sockets.get_mut(socket_id) else {
+        return;
+    };
+    socket.rooms.insert(room.to_string());
+    ns.rooms
+        .entry(room.to_string())
+        .or_default()
+        .insert(socket_id.to_string());
+}
+
+/// A frame `{"event", "data", "id"?}`; `data` is JSON text already checked by the caller.
+pub fn frame(event: &str, data: &serde_json::Value, id: Option<&str>) -> Frame {
+    let mut object = serde_json::Map::new();
+    object.insert("event".into(), event.into());
+    object.insert("data".into(), data.clone());
+    if let Some(id) = id {
+        object.insert("id".into(), id.into());
+    }
+    Arc::from(serde_json::Value::Object(object).to_string())
+}
+
+/// An error frame `{"event": "error", "data": {"code", "message"}}`.
+pub fn error_frame(code: &str, message: &str, id: Option<&str>) -> Frame {
+    frame(
+        "error",
+        &serde_json::json!({"code": code, "message": message}),
+        id,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn socket(hub: &Hub, id: &str, user: Option<&str>, capacity: usize) -> mpsc::Receiver<Frame> {
+        let (tx, rx) = mpsc::channel(capacity);
+        hub.register("/chat", id, user.map(str::to_string), tx, Arc::default());
+        rx
+    }
+
+    #[test]
+    fn rooms_users_and_presence_follow_joins_and_leaves() {
+        let hub = Hub::default();
+        let mut a1 = socket(&hub, "a1", Some("ada"), 8);
+        let mut a2 = socket(&hub, "a2", Some("ada"), 8);
+        let mut b = socket(&hub, "b", Some("bob"), 8);
+        hub.join("/chat", "a1", "lobby");
+        hub.join("/chat", "b", "lobby");
+        assert_eq!(hub.presence("/chat", Some("lobby")), ["ada", "bob"]);
+        assert_eq!(hub.presence("/chat", None), ["ada", "bob"]);
+        assert_eq!(
+            hub.send(
+                "/chat",
+                Target::Room("user:ada"),
+                frame("x", &1.into(), None)
+            ),
+            2
+        );
+        assert!(a1.try_recv().is_ok() && a2.try_recv().is_ok() && b.try_recv().is_err());
+        hub.unregister("/chat", "b");
+        assert_eq!(hub.presence("/chat", Some("lobby")), ["ada"]);
+        hub.leave("/chat", "a1", "lobby");
+        assert!(hub.presence("/chat", Some("lobby")).is_empty());
+    }
+
+    #[test]
+    fn a_client_that_cannot_keep_up_is_dropped_and_counted() {
+        let hub = Hub::default();
+        let _slow = socket(&hub, "slow", None, 1);
+        let mut fast = socket(&hub, "fast", None, 8);
+        for _ in 0..3 {
+            hub.send("/chat", Target::All, frame("x", &1.into(), None));
+            let _ = fast.try_recv();
+        }
+        assert_eq!(hub.metrics().slow_client_drops.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            hub.send("/chat", Target::Socket("slow"), frame("x", &1.into(), None)),
+            0
+        );
+        assert_eq!(
+            hub.send("/chat", Target::Socket("fast"), frame("x", &1.into(), None)),
+            1
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! `ws`: inbound WebSockets. A module owns namespaces (`[ws] namespaces = ["/chat"]`),
+//! served on the HTTP port; the host authenticates the handshake (JWT), keeps sockets,
+//! rooms (`user:{id}` for each authenticated socket) and presence, and calls the module's
+//! `ws-handler` for connects, messages and disconnects. Connections outlive a swap of
+//! their module: the next message goes to the new version. The grant's scopes are
+//! namespaces.
+
+pub mod auth;
+mod host;
+pub mod hub;
+pub mod server;
+
+use serde::{Deserialize, Serialize};
+
+pub use auth::WsConfig;
+pub use host::{CurrentSocket, WsInvocation};
+pub use hub::Hub;
+
+use super::CapabilityDescriptor;
+use crate::runtime::ModuleContext;
+use crate::runtime::bindings::plughost::platform::ws;
+
+/// The ws capability.
+pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
+    name: "ws",
+    interface: "plughost:platform/ws",
+    always_granted: false,
+    link: |linker| {
+        ws::add_to_linker::<_, host::WsCapability>(linker, |state| host::WsView {
+            module: &state.module,
+            ws: &state.ws,
+        })
+    },
+};
+
+/// `[ws]` in plugin.toml.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WsSpec {
+    /// Namespaces the module serves, e.g. `/chat`.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+impl WsSpec {
+    /// Checks every namespace.
+    pub fn validate(&self) -> Result<(), String> {
+        for ns in &self.namespaces {
+            let ok = ns.starts_with('/')
+                && ns.len() > 1
+                && !ns.starts_with("/_admin")
+                && ns[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_/".contains(c));
+            if !ok {
+                return Err(format!(
+                    "ws.namespaces: '{ns}' must start with '/' and use letters, digits, '-', '_' and '/' (e.g. \"/chat\")"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The namespaces the grant allows; the others are refused (logged, counted).
+    pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
+        self.namespaces
+            .iter()
+            .filter(|ns| match module.check("ws", ns) {
+                Ok(()) => true,
+                Err(denied) => {
+                    tracing::warn!(module = %module.name, tenant = %module.tenant, "namespace not served: {denied}");
+                    false
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,310 @@
+//! One WebSocket from handshake to close: authentication, the module's `on-connect`, the
+//! upgrade, then a reader that hands each frame to the module serving the namespace now
+//! (so a swap takes effect at the next message) and a writer that drains the socket's
+//! bounded queue, pings, and closes on request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+use super::host::CurrentSocket;
+use super::hub::{Frame, Kill, Target, error_frame};
+use crate::capabilities::http::errors::HttpError;
+use crate::runtime::bindings::{GuestConnection, GuestError, GuestMessage, describe};
+use crate::runtime::{InvocationError, ModuleRegistry, Runtime};
+
+/// What a connection needs for its whole life.
+struct Connection {
+    registry: Arc<ModuleRegistry>,
+    runtime: Arc<Runtime>,
+    guest: GuestConnection,
+    kill: Arc<Kill>,
+}
+
+/// Answers a WebSocket handshake on `namespace`.
+pub async fn accept(
+    registry: Arc<ModuleRegistry>,
+    runtime: Arc<Runtime>,
+    mut parts: Parts,
+    namespace: String,
+    request_id: &str,
+) -> Response {
+    let config = runtime.config().ws.clone();
+    let hub = runtime.ws_hub().clone();
+    let refuse = |status: StatusCode, code: &'static str, message: String| {
+        hub.metrics()
+            .rejections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(namespace = %namespace, "handshake refused: {message}");
+        HttpError::new(status, code, message).into_response(request_id)
+    };
+    let identity = match config.authenticate(&parts) {
+        Ok(identity) => identity,
+        Err(message) => return refuse(StatusCode::UNAUTHORIZED, "unauthorized", message),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Some(module) = registry.snapshot().namespace(&namespace).cloned() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "no_route",
+            format!("no module serves {namespace}"),
+        );
+    };
+    let socket_id = uuid::Uuid::new_v4().to_string();
+    let (tx, rx) = mpsc::channel::<Frame>(config.send_queue.max(1));
+    let kill = Arc::new(Kill::default());
+    hub.register(
+        &namespace,
+        &socket_id,
+        identity.user.clone(),
+        tx,
+        kill.clone(),
+    );
+    let guest = GuestConnection {
+        socket_id: socket_id.clone(),
+        namespace: namespace.clone(),
+        user_id: identity.user,
+        claims: identity.claims.to_string(),
+    };
+    let current = CurrentSocket {
+        namespace: namespace.clone(),
+        socket_id: socket_id.clone(),
+        message_id: None,
+    };
+    let refused = match module.handle_ws_connect(&runtime, &guest, current).await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(HttpError::from(error)),
+        Err(error) => Some(HttpError::from(&error)),
+    };
+    if let Some(error) = refused {
+        hub.unregister(&namespace, &socket_id);
+        hub.metrics()
+            .rejections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return error.into_response(request_id);
+    }
+    tracing::info!(namespace = %namespace, socket_id = %socket_id, user = guest.user_id.as_deref().unwrap_or("-"), "socket connected");
+    let connection = Connection {
+        registry,
+        runtime,
+        guest,
+        kill,
+    };
+    upgrade
+        .max_message_size(config.max_frame_bytes)
+        .max_frame_size(config.max_frame_bytes)
+        .on_upgrade(move |socket| run(connection, socket, rx))
+}
+
+async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame>) {
+    let config = connection.runtime.config().ws.clone();
+    let (sink, mut stream) = socket.split();
+    let writer = tokio::spawn(write(sink, rx, connection.kill.clone(), config.ping_secs));
+    let idle = Duration::from_secs(config.idle_secs.max(1));
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => {
+                connection.kill.close(1001, "idle for too long");
+                break;
+            }
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Ok(Message::Text(text)))) => connection.handle(text.as_str()).await,
+            Ok(Some(Ok(Message::Binary(_)))) => connection.error(
+                "bad_frame",
+                "binary frames are not supported; send JSON text frames",
+                None,
+            ),
+            Ok(Some(Ok(_))) => {} // ping and pong keep the socket alive
+        }
+    }
+    connection.close().await;
+    let _ = writer.await;
+}
+
+async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Frame>,
+    kill: Arc<Kill>,
+    ping_secs: u64,
+) {
+    let mut ping = tokio::time::interval(Duration::from_secs(ping_secs.max(1)));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break };
+                if sink.send(Message::Text(frame.as_ref().into())).await.is_err() {
+                    break;
+                }
+            }
+            (code, reason) = kill.wait() => {
+                let close = CloseFrame { code, reason: reason.into() };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                break;
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A client frame: `{"event", "data", "id"?}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFrame {
+    event: String,
+    #[serde(default)]
+    data: serde_json::Value,
+    id: Option<serde_json::Value>,
+}
+
+impl Connection {
+    fn namespace(&self) -> &str {
+        &self.guest.namespace
+    }
+
+    fn error(&self, code: &str, message: &str, id: Option<&str>) {
+        let hub = self.runtime.ws_hub();
+        hub.metrics()
+            .rejections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        hub.send(
+            self.namespace(),
+            Target::Socket(&self.guest.socket_id),
+            error_frame(code, message, id),
+        );
+    }
+
+    async fn handle(&self, text: &str) {
+        let hub = self.runtime.ws_hub();
+        hub.metrics()
+            .messages_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                return self.error(
+                    "bad_frame",
+                    &format!(
+                        "frames are JSON {{\"event\": NAME, \"data\": PAYLOAD, \"id\"?: ID}}: {e}"
+                    ),
+                    None,
+                );
+            }
+        };
+        let id = frame.id.map(|id| match id {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        });
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "ws", namespace = %self.guest.namespace, socket_id = %self.guest.socket_id,
+            event = %frame.event, request_id = %request_id
+        );
+        async {
+            let Some(module) = self
+                .registry
+                .snapshot()
+                .namespace(self.namespace())
+                .cloned()
+            else {
+                return self.error(
+                    "unavailable",
+                    "no module serves this namespace now",
+                    id.as_deref(),
+                );
+            };
+            let message = GuestMessage {
+                event: frame.event,
+                data: frame.data.to_string(),
+                id: id.clone(),
+            };
+            let current = CurrentSocket {
+                namespace: self.guest.namespace.clone(),
+                socket_id: self.guest.socket_id.clone(),
+                message_id: id.clone(),
+            };
+            match module
+                .handle_ws_message(&self.runtime, &self.guest, &message, current)
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::info!(
+                        code = code_of(&error),
+                        "message refused by the module: {}",
+                        message_of(&error)
+                    );
+                    self.error(code_of(&error), &message_of(&error), id.as_deref())
+                }
+                Err(error) => {
+                    tracing::warn!("{error}");
+                    let code = match error {
+                        InvocationError::Deadline { .. } => "deadline_exceeded",
+                        _ => "internal",
+                    };
+                    self.error(code, &error.to_string(), id.as_deref());
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn close(&self) {
+        self.runtime
+            .ws_hub()
+            .unregister(self.namespace(), &self.guest.socket_id);
+        self.kill.close(1000, "");
+        tracing::info!(namespace = %self.namespace(), socket_id = %self.guest.socket_id, "socket closed");
+        let Some(module) = self
+            .registry
+            .snapshot()
+            .namespace(self.namespace())
+            .cloned()
+        else {
+            return;
+        };
+        let current = CurrentSocket {
+            namespace: self.guest.namespace.clone(),
+            socket_id: self.guest.socket_id.clone(),
+            message_id: None,
+        };
+        if let Err(error) = module
+            .handle_ws_disconnect(&self.runtime, &self.guest, current)
+            .await
+        {
+            tracing::warn!(namespace = %self.namespace(), "on-disconnect failed: {error}");
+        }
+    }
+}
+
+fn code_of(error: &GuestError) -> &'static str {
+    match error {
+        GuestError::Denied(_) => "denied",
+        GuestError::Invalid(_) => "invalid",
+        GuestError::NotFound(_) => "not_found",
+        GuestError::Internal(_) => "internal",
+    }
+}
+
+fn message_of(error: &GuestError) -> String {
+    let full = describe(error);
+    full.split_once(": ")
+        .map(|(_, m)| m.to_string())
+        .unwrap_or(full)
+}

@@ -1,0 +1,286 @@
+//! WebSockets through the chat example: real clients (tungstenite) against a real host.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+use crate::harness::{Host, install, repo, write_atomic};
+
+/// The chat example with its host.toml (HS256 secret `dev-secret`).
+fn chat() -> (tempfile::TempDir, Host) {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    install(&plugins, "chat", "chat");
+    let config = dir.path().join("host.toml");
+    std::fs::copy(repo().join("examples/chat/host.toml"), &config).unwrap();
+    let host = Host::start(&plugins, Some(&config), &repo().join("target/test-cache"));
+    (dir, host)
+}
+
+fn token(secret: &str, claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn user(name: &str) -> String {
+    token("dev-secret", json!({"sub": name}))
+}
+
+struct Client {
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+}
+
+/// Opens `ws://host/chat?token=…`; the HTTP status when the handshake is refused.
+fn connect(host: &Host, token: Option<&str>) -> Result<Client, u16> {
+    let mut url = format!("{}/chat", host.base.replacen("http", "ws", 1));
+    if let Some(t) = token {
+        url.push_str(&format!("?token={t}"));
+    }
+    match tungstenite::connect(url) {
+        Ok((socket, _)) => {
+            if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+            }
+            Ok(Client { socket })
+        }
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("cannot connect: {e}"),
+    }
+}
+
+impl Client {
+    fn send(&mut self, event: &str, data: Value) {
+        let frame = json!({"event": event, "data": data}).to_string();
+        self.socket.send(Message::text(frame)).unwrap();
+    }
+
+    fn send_raw(&mut self, text: &str) {
+        self.socket.send(Message::text(text.to_string())).unwrap();
+    }
+
+    /// The next frame whose event is `event`, skipping others, within 5 s.
+    fn expect(&mut self, event: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no '{event}' frame within 5 s"
+            );
+            match self.socket.read() {
+                Ok(Message::Text(text)) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["event"] == event {
+                        return frame;
+                    }
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) => panic!("socket failed while waiting for '{event}': {e}"),
+            }
+        }
+    }
+
+    /// Whether the host closed the socket within 5 s.
+    fn closed(&mut self) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            match self.socket.read() {
+                Ok(Message::Close(_)) => return true,
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+#[test]
+fn two_clients_join_a_room_see_presence_and_each_others_messages() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    let mut bob = connect(&host, Some(&user("bob"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
+    assert_eq!(
+        ada.expect("presence")["data"],
+        json!({"room": "lobby", "users": ["ada"]})
+    );
+    bob.send("join", json!({"room": "lobby"}));
+    bob.expect("joined");
+    assert_eq!(
+        ada.expect("presence")["data"]["users"],
+        json!(["ada", "bob"])
+    );
+    ada.send("message", json!({"room": "lobby", "text": "hi bob"}));
+    assert_eq!(
+        bob.expect("message")["data"],
+        json!({"room": "lobby", "text": "hi bob", "user": "ada"})
+    );
+    assert_eq!(ada.expect("message")["data"]["user"], "ada");
+    bob.send("typing", json!({"room": "lobby"}));
+    assert_eq!(ada.expect("typing")["data"]["user"], "bob");
+    bob.send("leave", json!({"room": "lobby"}));
+    bob.expect("left");
+    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
+}
+
+#[test]
+fn a_client_cannot_connect_without_a_valid_token_nor_claim_another_user() {
+    let (_dir, host) = chat();
+    assert_eq!(connect(&host, None).err(), Some(401));
+    assert_eq!(
+        connect(&host, Some(&token("wrong-secret", json!({"sub": "ada"})))).err(),
+        Some(401)
+    );
+    let good = user("mallory");
+    let claimed = token("dev-secret", json!({"sub": "ada"}));
+    let tampered = format!(
+        "{}.{}.{}",
+        good.split('.').next().unwrap(),
+        claimed.split('.').nth(1).unwrap(),
+        good.split('.').nth(2).unwrap()
+    );
+    assert_eq!(connect(&host, Some(&tampered)).err(), Some(401));
+    assert_eq!(
+        connect(
+            &host,
+            Some(&token("dev-secret", json!({"sub": "ada", "exp": 1})))
+        )
+        .err(),
+        Some(401)
+    );
+    assert_eq!(
+        connect(&host, Some(&token("dev-secret", json!({"name": "ada"})))).err(),
+        Some(401)
+    );
+    assert!(
+        !host.log_text().contains("\"target\":\"guest\""),
+        "no module code ran"
+    );
+    // The user id comes from the token only: data naming another user changes nothing.
+    let mut mallory = connect(&host, Some(&good)).unwrap();
+    mallory.send("join", json!({"room": "lobby", "user": "ada"}));
+    mallory.expect("joined");
+    assert_eq!(
+        mallory.expect("presence")["data"]["users"],
+        json!(["mallory"])
+    );
+    let metrics = host.get("/_admin/ws").json()["metrics"].clone();
+    assert!(metrics["rejections"].as_u64().unwrap() >= 5, "{metrics}");
+}
+
+#[test]
+fn invalid_frames_and_payloads_get_error_frames_and_are_logged_with_their_context() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    ada.send_raw("not json");
+    assert_eq!(ada.expect("error")["data"]["code"], "bad_frame");
+    ada.send(
+        "message",
+        json!({"room": "lobby", "text": "before joining"}),
+    );
+    assert_eq!(ada.expect("error")["data"]["code"], "denied");
+    ada.send("join", json!({"room": "user:bob"}));
+    assert_eq!(ada.expect("error")["data"]["code"], "invalid");
+    ada.send("join", json!({"room": "lobby"}));
+    ada.expect("joined");
+    ada.send("message", json!({"room": "lobby", "text": ""}));
+    let error = ada.expect("error");
+    assert_eq!(error["data"]["code"], "invalid");
+    assert!(
+        error["data"]["message"].as_str().unwrap().contains("text"),
+        "{error}"
+    );
+    ada.send("dance", json!({}));
+    assert!(
+        ada.expect("error")["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown event")
+    );
+    let line = host.wait_for_log(Duration::from_secs(5), |l| {
+        crate::harness::message(l).contains("message refused by the module")
+    });
+    let span = &line["span"];
+    assert_eq!(span["namespace"], "/chat", "{line}");
+    assert!(
+        span["socket_id"].is_string() && span["request_id"].is_string(),
+        "{line}"
+    );
+    assert!(span["event"].is_string(), "{line}");
+}
+
+#[test]
+fn connections_stay_open_across_a_swap_and_the_next_message_goes_to_the_new_version() {
+    let (dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    ada.expect("joined");
+    let manifest = dir.path().join("plugins/chat/plugin.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    write_atomic(
+        &manifest,
+        text.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+            .as_bytes(),
+    );
+    let start = Instant::now();
+    while host.status_of("chat")["serving"]["version"] != "0.2.0" {
+        assert!(start.elapsed() < Duration::from_secs(10), "never swapped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ada.send("message", json!({"room": "lobby", "text": "still here"}));
+    assert_eq!(ada.expect("message")["data"]["text"], "still here");
+}
+
+#[test]
+fn a_disconnect_leaves_rooms_and_presence() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    let mut bob = connect(&host, Some(&user("bob"))).unwrap();
+    for c in [&mut ada, &mut bob] {
+        c.send("join", json!({"room": "lobby"}));
+        c.expect("joined");
+    }
+    bob.socket.close(None).unwrap();
+    let _ = bob.closed();
+    let start = Instant::now();
+    loop {
+        ada.send("join", json!({"room": "lobby"}));
+        if ada.expect("presence")["data"]["users"] == json!(["ada"]) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "bob never left");
+    }
+}
+
+#[test]
+fn an_oversized_frame_closes_the_socket_and_others_are_unaffected() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    let mut bob = connect(&host, Some(&user("bob"))).unwrap();
+    ada.send(
+        "message",
+        json!({"room": "lobby", "text": "x".repeat(100_000)}),
+    );
+    assert!(
+        ada.closed(),
+        "the host closes a socket that sends a frame over the limit"
+    );
+    bob.send("join", json!({"room": "lobby"}));
+    bob.expect("joined");
+}

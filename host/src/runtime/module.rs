@@ -50,6 +50,24 @@ impl ModuleContext {
     }
 }
 
+impl ModuleContext {
+    /// The `items` (topic patterns, queues, namespaces…) the grant covers for `capability`;
+    /// each refused one is logged and counted.
+    pub fn granted(&self, capability: &str, items: &[String], what: &str) -> Vec<String> {
+        items
+            .iter()
+            .filter(|item| match self.check(capability, item) {
+                Ok(()) => true,
+                Err(denied) => {
+                    tracing::warn!(module = %self.name, tenant = %self.tenant, "{what}: {denied}");
+                    false
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
 /// Counters of one module, kept across its versions.
 #[derive(Debug, Default, Serialize)]
 pub struct ModuleMetrics {

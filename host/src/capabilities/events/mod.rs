@@ -56,17 +56,7 @@ impl EventsSpec {
 
     /// The subscriptions the grant allows; the others are refused (logged and counted).
     pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
-        self.subscribe
-            .iter()
-            .filter(|pattern| match module.check("events", pattern) {
-                Ok(()) => true,
-                Err(denied) => {
-                    tracing::warn!(module = %module.name, tenant = %module.tenant, "subscription not bound: {denied}");
-                    false
-                }
-            })
-            .cloned()
-            .collect()
+        module.granted("events", &self.subscribe, "subscription not bound")
     }
 }
 

@@ -57,17 +57,7 @@ impl QueueSpec {
 
     /// The queues the grant lets the module handle; the others are refused (logged, counted).
     pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
-        self.handles
-            .iter()
-            .filter(|queue| match module.check("queue", queue) {
-                Ok(()) => true,
-                Err(denied) => {
-                    tracing::warn!(module = %module.name, tenant = %module.tenant, "queue not handled: {denied}");
-                    false
-                }
-            })
-            .cloned()
-            .collect()
+        module.granted("queue", &self.handles, "queue not handled")
     }
 }
 

@@ -63,16 +63,6 @@ impl WsSpec {
 
     /// The namespaces the grant allows; the others are refused (logged, counted).
     pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
-        self.namespaces
-            .iter()
-            .filter(|ns| match module.check("ws", ns) {
-                Ok(()) => true,
-                Err(denied) => {
-                    tracing::warn!(module = %module.name, tenant = %module.tenant, "namespace not served: {denied}");
-                    false
-                }
-            })
-            .cloned()
-            .collect()
+        module.granted("ws", &self.namespaces, "namespace not served")
     }
 }

@@ -177,6 +177,15 @@ impl Connection {
         &self.guest.namespace
     }
 
+    /// This socket as the invocations see it, handling message `message_id`.
+    fn current(&self, message_id: Option<String>) -> CurrentSocket {
+        CurrentSocket {
+            namespace: self.guest.namespace.clone(),
+            socket_id: self.guest.socket_id.clone(),
+            message_id,
+        }
+    }
+
     fn error(&self, code: &str, message: &str, id: Option<&str>) {
         let hub = self.runtime.ws_hub();
         hub.metrics()
@@ -233,11 +242,7 @@ impl Connection {
                 data: frame.data.to_string(),
                 id: id.clone(),
             };
-            let current = CurrentSocket {
-                namespace: self.guest.namespace.clone(),
-                socket_id: self.guest.socket_id.clone(),
-                message_id: id.clone(),
-            };
+            let current = self.current(id.clone());
             match module
                 .handle_ws_message(&self.runtime, &self.guest, &message, current)
                 .await

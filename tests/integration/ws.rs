@@ -201,9 +201,12 @@ fn invalid_frames_and_payloads_get_error_frames_and_are_logged_with_their_contex
     ada.expect("joined");
     ada.send("message", json!({"room": "lobby", "text": ""}));
     let error = ada.expect("error");
-    assert_eq!(error["data"]["code"], "invalid");
+    assert_eq!(
+        error["data"]["code"], "invalid_payload",
+        "the schema refuses it"
+    );
     assert!(
-        error["data"]["message"].as_str().unwrap().contains("text"),
+        error["data"]["message"].as_str().unwrap().contains("/text"),
         "{error}"
     );
     ada.send("dance", json!({}));
@@ -283,4 +286,85 @@ fn an_oversized_frame_closes_the_socket_and_others_are_unaffected() {
     );
     bob.send("join", json!({"room": "lobby"}));
     bob.expect("joined");
+}
+
+fn invocations(host: &Host) -> u64 {
+    host.status_of("chat")["serving"]["metrics"]["invocations"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn an_invalid_payload_gets_an_error_frame_and_the_handler_is_not_called() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    ada.expect("joined");
+    let before = invocations(&host);
+    for (event, data, path) in [
+        ("message", json!({"room": 5, "text": "hi"}), "/room"),
+        ("message", json!({"room": "lobby"}), "text"),
+        ("join", json!({"room": ""}), "/room"),
+        ("message", json!("just a string"), "object"),
+    ] {
+        ada.send(event, data.clone());
+        let error = ada.expect("error");
+        assert_eq!(
+            error["data"]["code"], "invalid_payload",
+            "{event} {data}: {error}"
+        );
+        assert!(
+            error["data"]["message"].as_str().unwrap().contains(path),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        invocations(&host),
+        before,
+        "the module never ran for an invalid payload"
+    );
+}
+
+#[test]
+fn spam_beyond_the_rate_limit_gets_error_frames_and_other_clients_are_unaffected() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    let mut bob = connect(&host, Some(&user("bob"))).unwrap();
+    for c in [&mut ada, &mut bob] {
+        c.send("join", json!({"room": "lobby"}));
+        c.expect("joined");
+    }
+    for i in 0..30 {
+        ada.send(
+            "message",
+            json!({"room": "lobby", "text": format!("spam {i}")}),
+        );
+    }
+    let mut limited = 0;
+    let mut delivered = 0;
+    let start = Instant::now();
+    while limited + delivered < 30 && start.elapsed() < Duration::from_secs(5) {
+        if let Ok(Message::Text(text)) = ada.socket.read() {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            match frame["event"].as_str() {
+                Some("error") if frame["data"]["code"] == "rate_limited" => limited += 1,
+                Some("message") => delivered += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        limited >= 20,
+        "only {limited} of 30 were limited ({delivered} delivered)"
+    );
+    assert!((5..=10).contains(&delivered), "{delivered} got through");
+    bob.send("message", json!({"room": "lobby", "text": "bob is fine"}));
+    let start = Instant::now();
+    loop {
+        let frame = bob.expect("message");
+        if frame["data"]["text"] == "bob is fine" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
 }

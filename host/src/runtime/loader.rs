@@ -139,6 +139,10 @@ pub async fn load(
     let subscriptions = files.manifest.events.granted(&context);
     let handled_queues = files.manifest.queue.granted(&context);
     let namespaces = files.manifest.ws.granted(&context);
+    let ws_rules = crate::capabilities::ws::rules::EventRules::compile(&files.manifest.ws.events)
+        .map_err(|e| {
+        LoadError::Manifest(format!("{}: {e}", dir.join(MANIFEST_FILE).display()))
+    })?;
     let module = LoadedModule {
         context,
         pre: instance_pre,
@@ -146,6 +150,7 @@ pub async fn load(
         subscriptions,
         handled_queues,
         namespaces,
+        ws_rules: Arc::new(ws_rules),
         routes,
         source: ModuleSource {
             dir: dir.to_path_buf(),

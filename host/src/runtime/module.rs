@@ -16,6 +16,7 @@ use super::limits::InvocationLimits;
 use super::state::InvocationState;
 use crate::capabilities::http::routes::ModuleRoutes;
 use crate::capabilities::orm::ModuleSchema;
+use crate::capabilities::ws::rules::EventRules;
 
 /// What every instance of one module version may see of its module.
 #[derive(Debug)]
@@ -101,6 +102,8 @@ pub struct LoadedModule {
     pub handled_queues: Vec<String>,
     /// WebSocket namespaces it serves (granted ones only).
     pub namespaces: Vec<String>,
+    /// Rules checked before its WebSocket handler runs.
+    pub ws_rules: Arc<EventRules>,
     /// The module's HTTP mount and routes, when it serves HTTP.
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.

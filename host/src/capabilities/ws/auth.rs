@@ -29,6 +29,19 @@ pub struct WsConfig {
     /// Seconds without any frame (pongs included) before the socket is closed.
     #[serde(default = "default_idle")]
     pub idle_secs: u64,
+    /// Messages per second one connection may send, all events together.
+    #[serde(default = "default_rate")]
+    pub rate_per_second: f64,
+    /// Messages one connection may send at once.
+    #[serde(default = "default_burst")]
+    pub burst: f64,
+}
+
+fn default_rate() -> f64 {
+    50.0
+}
+fn default_burst() -> f64 {
+    100.0
 }
 
 fn default_queue() -> usize {
@@ -54,6 +67,8 @@ impl Default for WsConfig {
             max_frame_bytes: default_max_frame(),
             ping_secs: default_ping(),
             idle_secs: default_idle(),
+            rate_per_second: default_rate(),
+            burst: default_burst(),
         }
     }
 }

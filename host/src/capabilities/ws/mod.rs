@@ -8,6 +8,7 @@
 pub mod auth;
 mod host;
 pub mod hub;
+pub mod rules;
 pub mod server;
 
 use serde::{Deserialize, Serialize};
@@ -40,11 +41,15 @@ pub struct WsSpec {
     /// Namespaces the module serves, e.g. `/chat`.
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// Per-event rules: payload schema, rate limit, required claims.
+    #[serde(default)]
+    pub events: std::collections::BTreeMap<String, rules::EventRuleSpec>,
 }
 
 impl WsSpec {
-    /// Checks every namespace.
+    /// Checks every namespace and compiles the event rules.
     pub fn validate(&self) -> Result<(), String> {
+        rules::EventRules::compile(&self.events)?;
         for ns in &self.namespaces {
             let ok = ns.starts_with('/')
                 && ns.len() > 1

@@ -3,7 +3,8 @@
 //! (so a swap takes effect at the next message) and a writer that drains the socket's
 //! bounded queue, pings, and closes on request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
@@ -17,16 +18,25 @@ use tracing::Instrument as _;
 
 use super::host::CurrentSocket;
 use super::hub::{Frame, Kill, Target, error_frame};
+use super::rules::{Bucket, Rate, Refusal};
 use crate::capabilities::http::errors::HttpError;
 use crate::runtime::bindings::{GuestConnection, GuestError, GuestMessage, describe};
-use crate::runtime::{InvocationError, ModuleRegistry, Runtime};
+use crate::runtime::{InvocationError, LoadedModule, ModuleRegistry, Runtime};
 
 /// What a connection needs for its whole life.
 struct Connection {
     registry: Arc<ModuleRegistry>,
     runtime: Arc<Runtime>,
     guest: GuestConnection,
+    claims: serde_json::Value,
     kill: Arc<Kill>,
+    limits: Mutex<Limits>,
+}
+
+/// The connection's token buckets: all events together, and each rate-limited event.
+struct Limits {
+    all: Bucket,
+    per_event: HashMap<String, Bucket>,
 }
 
 /// Answers a WebSocket handshake on `namespace`.
@@ -95,11 +105,20 @@ pub async fn accept(
         return error.into_response(request_id);
     }
     tracing::info!(namespace = %namespace, socket_id = %socket_id, user = guest.user_id.as_deref().unwrap_or("-"), "socket connected");
+    let limits = Limits {
+        all: Bucket::new(Rate {
+            per_second: config.rate_per_second.max(0.001),
+            burst: config.burst.max(1.0),
+        }),
+        per_event: HashMap::new(),
+    };
     let connection = Connection {
         registry,
         runtime,
+        claims: identity.claims,
         guest,
         kill,
+        limits: Mutex::new(limits),
     };
     upgrade
         .max_message_size(config.max_frame_bytes)
@@ -237,6 +256,14 @@ impl Connection {
                     id.as_deref(),
                 );
             };
+            if let Err(refusal) = self.admit(&module, &frame.event, &frame.data) {
+                tracing::info!(
+                    code = refusal.code,
+                    "message refused by the host: {}",
+                    refusal.message
+                );
+                return self.error(refusal.code, &refusal.message, id.as_deref());
+            }
             let message = GuestMessage {
                 event: frame.event,
                 data: frame.data.to_string(),
@@ -268,6 +295,38 @@ impl Connection {
         }
         .instrument(span)
         .await
+    }
+
+    /// The host's checks before the module runs: the connection's rate, the event's guard,
+    /// schema and rate.
+    fn admit(
+        &self,
+        module: &LoadedModule,
+        event: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), Refusal> {
+        let limited = |what: String| Refusal {
+            code: "rate_limited",
+            message: format!("{what}; slow down"),
+        };
+        let mut limits = self.limits.lock().unwrap();
+        if !limits.all.take() {
+            return Err(limited("too many messages on this connection".into()));
+        }
+        module.ws_rules.check(event, data, &self.claims)?;
+        if let Some(rate) = module.ws_rules.rate(event) {
+            let bucket = limits
+                .per_event
+                .entry(event.to_string())
+                .or_insert_with(|| Bucket::new(rate));
+            if !bucket.take() {
+                return Err(limited(format!(
+                    "too many '{event}' messages (at most {} per second)",
+                    rate.per_second
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn close(&self) {

@@ -245,3 +245,80 @@ fn two_hosts_run_the_shop_on_postgres_and_the_backplane() {
         (id, json!(3))
     );
 }
+
+/// A host running the chat example on the shared backplane.
+fn chat_host(dir: &Path, name: &str) -> Host {
+    let root = dir.join(name);
+    install(&root.join("plugins"), "chat", "chat");
+    std::fs::write(
+        root.join("host.toml"),
+        format!(
+            "[ws]\njwt-secret = \"dev-secret\"\n\n[backplane]\nurl = \"{}\"\n",
+            redis_url()
+        ),
+    )
+    .unwrap();
+    Host::start(
+        &root.join("plugins"),
+        Some(&root.join("host.toml")),
+        &repo().join("target/test-cache"),
+    )
+}
+
+#[test]
+fn two_hosts_deliver_a_websocket_room_message_to_clients_on_both() {
+    use tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (chat_host(dir.path(), "a"), chat_host(dir.path(), "b"));
+    let token = |sub: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({"sub": sub}),
+            &jsonwebtoken::EncodingKey::from_secret(b"dev-secret"),
+        )
+        .unwrap()
+    };
+    // A room name of its own, so parallel runs on the same Redis never meet.
+    let room = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let open = |host: &Host, sub: &str| {
+        let url = format!(
+            "{}/chat?token={}",
+            host.base.replacen("http", "ws", 1),
+            token(sub)
+        );
+        let (mut socket, _) = tungstenite::connect(url).unwrap();
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = socket.get_ref() {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        let join = json!({"event": "join", "data": {"room": room}}).to_string();
+        socket.send(Message::text(join)).unwrap();
+        socket
+    };
+    let wait_for =
+        |socket: &mut tungstenite::WebSocket<_>, event: &str, text: Option<&str>| -> Value {
+            let start = Instant::now();
+            loop {
+                assert!(start.elapsed() < Duration::from_secs(5), "no {event} frame");
+                if let Ok(Message::Text(t)) = socket.read() {
+                    let frame: Value = serde_json::from_str(&t).unwrap();
+                    if frame["event"] == event && text.is_none_or(|x| frame["data"]["text"] == x) {
+                        return frame;
+                    }
+                }
+            }
+        };
+    let mut ada = open(&a, "ada");
+    let mut bob = open(&b, "bob");
+    wait_for(&mut ada, "joined", None);
+    wait_for(&mut bob, "joined", None);
+    let say =
+        json!({"event": "message", "data": {"room": room, "text": "hello from A"}}).to_string();
+    ada.send(Message::text(say)).unwrap();
+    let got = wait_for(&mut bob, "message", Some("hello from A"));
+    assert_eq!(
+        got["data"]["user"], "ada",
+        "a client on host B got host A's room message"
+    );
+    wait_for(&mut ada, "message", Some("hello from A"));
+}

@@ -103,6 +103,11 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
     if let Some(backplane) = backplane {
         runtime
             .events()
+            .attach(backplane.clone())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        runtime
+            .ws_hub()
             .attach(backplane)
             .await
             .map_err(anyhow::Error::msg)?;

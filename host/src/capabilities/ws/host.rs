@@ -62,7 +62,7 @@ impl WsView<'_> {
             .map_err(|e| GuestError::Invalid(format!("the data for '{event}' is not JSON: {e}")))?;
         self.ws
             .hub
-            .send(&current.namespace, target, frame(event, &data, id));
+            .publish(&current.namespace, target, frame(event, &data, id));
         Ok(())
     }
 }

@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
+
+use crate::backplane::Backplane;
 
 /// A frame on its way to a client.
 pub type Frame = Arc<str>;
@@ -72,6 +74,22 @@ pub struct WsMetrics {
 pub struct Hub {
     namespaces: Mutex<HashMap<String, Namespace>>,
     metrics: WsMetrics,
+    /// The backplane and this host's id on it, when there is one.
+    backplane: OnceLock<(Arc<dyn Backplane>, String)>,
+}
+
+/// Backplane channels of WebSocket frames: `plughost.ws.NAMESPACE`.
+const CHANNEL_PREFIX: &str = "plughost.ws.";
+
+/// A frame on its way to the sockets of other hosts.
+#[derive(Serialize, Deserialize)]
+struct Remote {
+    origin: String,
+    namespace: String,
+    /// `socket`, `room` or `all`.
+    kind: String,
+    name: String,
+    frame: String,
 }
 
 impl Hub {
@@ -197,6 +215,61 @@ impl Hub {
             self.unregister(namespace, &id);
         }
         sent
+    }
+
+    /// Joins the backplane: frames sent to rooms, users, sockets and whole namespaces also
+    /// reach the sockets of the other hosts.
+    pub async fn attach(self: &Arc<Self>, backplane: Arc<dyn Backplane>) -> Result<(), String> {
+        let host_id = uuid::Uuid::new_v4().to_string();
+        let mut incoming = backplane.subscribe(CHANNEL_PREFIX.to_string()).await?;
+        let hub = Arc::downgrade(self);
+        let me = host_id.clone();
+        tokio::spawn(async move {
+            while let Some((_, payload)) = incoming.recv().await {
+                let Some(hub) = hub.upgrade() else { return };
+                let Ok(remote) = serde_json::from_slice::<Remote>(&payload) else {
+                    continue;
+                };
+                if remote.origin == me {
+                    continue;
+                }
+                let target = match remote.kind.as_str() {
+                    "socket" => Target::Socket(&remote.name),
+                    "room" => Target::Room(&remote.name),
+                    _ => Target::All,
+                };
+                hub.send(&remote.namespace, target, Arc::from(remote.frame.as_str()));
+            }
+        });
+        let _ = self.backplane.set((backplane, host_id));
+        Ok(())
+    }
+
+    /// Sends here and, through the backplane, on every other host.
+    pub fn publish(&self, namespace: &str, target: Target<'_>, frame: Frame) {
+        if let Some((backplane, origin)) = self.backplane.get() {
+            let (kind, name) = match target {
+                Target::Socket(id) => ("socket", id),
+                Target::Room(room) => ("room", room),
+                Target::All => ("all", ""),
+            };
+            let remote = Remote {
+                origin: origin.clone(),
+                namespace: namespace.to_string(),
+                kind: kind.into(),
+                name: name.to_string(),
+                frame: frame.to_string(),
+            };
+            let backplane = backplane.clone();
+            let channel = format!("{CHANNEL_PREFIX}{namespace}");
+            tokio::spawn(async move {
+                let payload = serde_json::to_vec(&remote).unwrap_or_default();
+                if let Err(e) = backplane.publish(channel, payload).await {
+                    tracing::error!("a WebSocket frame did not reach the other hosts: {e}");
+                }
+            });
+        }
+        self.send(namespace, target, frame);
     }
 
     /// The users online in the namespace, or in a room: sorted, each once.

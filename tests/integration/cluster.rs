@@ -266,7 +266,7 @@ fn chat_host(dir: &Path, name: &str) -> Host {
 }
 
 #[test]
-fn two_hosts_deliver_a_websocket_room_message_to_clients_on_both() {
+fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
     use tungstenite::Message;
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (chat_host(dir.path(), "a"), chat_host(dir.path(), "b"));
@@ -321,4 +321,34 @@ fn two_hosts_deliver_a_websocket_room_message_to_clients_on_both() {
         "a client on host B got host A's room message"
     );
     wait_for(&mut ada, "message", Some("hello from A"));
+    // Presence is the same on both hosts: each sees the user on the other.
+    for (socket, who) in [(&mut ada, "ada"), (&mut bob, "bob")] {
+        let start = Instant::now();
+        loop {
+            let join = json!({"event": "join", "data": {"room": room}}).to_string();
+            socket.send(Message::text(join)).unwrap();
+            let presence = wait_for(socket, "presence", None);
+            if presence["data"]["users"] == json!(["ada", "bob"]) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(8),
+                "{who} sees {presence}"
+            );
+        }
+    }
+    // When bob leaves host B, host A's presence drops him.
+    drop(bob);
+    let start = Instant::now();
+    loop {
+        let join = json!({"event": "join", "data": {"room": room}}).to_string();
+        ada.send(Message::text(join)).unwrap();
+        if wait_for(&mut ada, "presence", None)["data"]["users"] == json!(["ada"]) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "bob never left A's presence"
+        );
+    }
 }

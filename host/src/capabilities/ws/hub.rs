@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
@@ -76,7 +77,14 @@ pub struct Hub {
     metrics: WsMetrics,
     /// The backplane and this host's id on it, when there is one.
     backplane: OnceLock<(Arc<dyn Backplane>, String)>,
+    /// Other hosts' users per (namespace, room; "" for the whole namespace), by host, with
+    /// when each host last said so.
+    remote: Mutex<HashMap<(String, String), HashMap<String, (Instant, Vec<String>)>>>,
 }
+
+/// How often each host repeats its presence, and when silence means it is gone.
+const PRESENCE_EVERY: Duration = Duration::from_secs(2);
+const PRESENCE_EXPIRES: Duration = Duration::from_secs(7);
 
 /// Backplane channels of WebSocket frames: `plughost.ws.NAMESPACE`.
 const CHANNEL_PREFIX: &str = "plughost.ws.";
@@ -119,6 +127,8 @@ impl Hub {
         }
         self.metrics.connections.fetch_add(1, Ordering::Relaxed);
         self.metrics.open.fetch_add(1, Ordering::Relaxed);
+        drop(namespaces);
+        self.announce(namespace, "");
     }
 
     /// Removes a socket from its namespace and rooms.
@@ -130,15 +140,20 @@ impl Hub {
         let Some(socket) = ns.sockets.remove(socket_id) else {
             return;
         };
-        for room in socket.rooms {
-            if let Some(members) = ns.rooms.get_mut(&room) {
+        for room in &socket.rooms {
+            if let Some(members) = ns.rooms.get_mut(room) {
                 members.remove(socket_id);
                 if members.is_empty() {
-                    ns.rooms.remove(&room);
+                    ns.rooms.remove(room);
                 }
             }
         }
         self.metrics.open.fetch_sub(1, Ordering::Relaxed);
+        drop(namespaces);
+        self.announce(namespace, "");
+        for room in &socket.rooms {
+            self.announce(namespace, room);
+        }
     }
 
     /// Puts a socket in a room.
@@ -147,6 +162,8 @@ impl Hub {
         if let Some(ns) = namespaces.get_mut(namespace) {
             join_locked(ns, socket_id, room);
         }
+        drop(namespaces);
+        self.announce(namespace, room);
     }
 
     /// Takes a socket out of a room.
@@ -164,6 +181,8 @@ impl Hub {
                 ns.rooms.remove(room);
             }
         }
+        drop(namespaces);
+        self.announce(namespace, room);
     }
 
     /// Queues a frame to the sockets chosen by `target`; returns how many got it.
@@ -233,6 +252,11 @@ impl Hub {
                 if remote.origin == me {
                     continue;
                 }
+                if remote.kind == "presence" {
+                    let users = serde_json::from_str(&remote.frame).unwrap_or_default();
+                    hub.remember(&remote.origin, &remote.namespace, &remote.name, users);
+                    continue;
+                }
                 let target = match remote.kind.as_str() {
                     "socket" => Target::Socket(&remote.name),
                     "room" => Target::Room(&remote.name),
@@ -242,38 +266,109 @@ impl Hub {
             }
         });
         let _ = self.backplane.set((backplane, host_id));
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PRESENCE_EVERY);
+            loop {
+                every.tick().await;
+                let Some(hub) = hub.upgrade() else { return };
+                hub.announce_all();
+            }
+        });
         Ok(())
+    }
+
+    /// Tells the other hosts who is in `room` here ("" is the whole namespace).
+    fn announce(&self, namespace: &str, room: &str) {
+        if self.backplane.get().is_none() {
+            return;
+        }
+        let users = self.local_presence(namespace, (!room.is_empty()).then_some(room));
+        self.broadcast_remote(
+            namespace,
+            "presence",
+            room,
+            serde_json::to_string(&users).unwrap_or_default(),
+        );
+    }
+
+    fn announce_all(&self) {
+        let rooms: Vec<(String, String)> = {
+            let namespaces = self.namespaces.lock().unwrap();
+            namespaces
+                .iter()
+                .flat_map(|(ns, state)| {
+                    std::iter::once((ns.clone(), String::new()))
+                        .chain(state.rooms.keys().map(move |r| (ns.clone(), r.clone())))
+                })
+                .collect()
+        };
+        for (ns, room) in rooms {
+            self.announce(&ns, &room);
+        }
+    }
+
+    fn remember(&self, origin: &str, namespace: &str, room: &str, users: Vec<String>) {
+        let mut remote = self.remote.lock().unwrap();
+        let hosts = remote
+            .entry((namespace.to_string(), room.to_string()))
+            .or_default();
+        if users.is_empty() {
+            hosts.remove(origin);
+        } else {
+            hosts.insert(origin.to_string(), (Instant::now(), users));
+        }
+    }
+
+    fn broadcast_remote(&self, namespace: &str, kind: &str, name: &str, frame: String) {
+        let Some((backplane, origin)) = self.backplane.get() else {
+            return;
+        };
+        let remote = Remote {
+            origin: origin.clone(),
+            namespace: namespace.to_string(),
+            kind: kind.into(),
+            name: name.to_string(),
+            frame,
+        };
+        let backplane = backplane.clone();
+        let channel = format!("{CHANNEL_PREFIX}{namespace}");
+        tokio::spawn(async move {
+            let payload = serde_json::to_vec(&remote).unwrap_or_default();
+            if let Err(e) = backplane.publish(channel, payload).await {
+                tracing::error!("a WebSocket frame did not reach the other hosts: {e}");
+            }
+        });
     }
 
     /// Sends here and, through the backplane, on every other host.
     pub fn publish(&self, namespace: &str, target: Target<'_>, frame: Frame) {
-        if let Some((backplane, origin)) = self.backplane.get() {
-            let (kind, name) = match target {
-                Target::Socket(id) => ("socket", id),
-                Target::Room(room) => ("room", room),
-                Target::All => ("all", ""),
-            };
-            let remote = Remote {
-                origin: origin.clone(),
-                namespace: namespace.to_string(),
-                kind: kind.into(),
-                name: name.to_string(),
-                frame: frame.to_string(),
-            };
-            let backplane = backplane.clone();
-            let channel = format!("{CHANNEL_PREFIX}{namespace}");
-            tokio::spawn(async move {
-                let payload = serde_json::to_vec(&remote).unwrap_or_default();
-                if let Err(e) = backplane.publish(channel, payload).await {
-                    tracing::error!("a WebSocket frame did not reach the other hosts: {e}");
-                }
-            });
-        }
+        let (kind, name) = match target {
+            Target::Socket(id) => ("socket", id),
+            Target::Room(room) => ("room", room),
+            Target::All => ("all", ""),
+        };
+        self.broadcast_remote(namespace, kind, name, frame.to_string());
         self.send(namespace, target, frame);
     }
 
-    /// The users online in the namespace, or in a room: sorted, each once.
+    /// The users online in the namespace, or in a room, on every host: sorted, each once.
     pub fn presence(&self, namespace: &str, room: Option<&str>) -> Vec<String> {
+        let mut users: BTreeSet<String> =
+            self.local_presence(namespace, room).into_iter().collect();
+        let remote = self.remote.lock().unwrap();
+        if let Some(hosts) = remote.get(&(namespace.to_string(), room.unwrap_or("").to_string())) {
+            for (seen, theirs) in hosts.values() {
+                if seen.elapsed() < PRESENCE_EXPIRES {
+                    users.extend(theirs.iter().cloned());
+                }
+            }
+        }
+        users.into_iter().collect()
+    }
+
+    /// The users online here only.
+    fn local_presence(&self, namespace: &str, room: Option<&str>) -> Vec<String> {
         let namespaces = self.namespaces.lock().unwrap();
         let Some(ns) = namespaces.get(namespace) else {
             return Vec::new();

@@ -79,8 +79,11 @@ pub struct Hub {
     backplane: OnceLock<(Arc<dyn Backplane>, String)>,
     /// Other hosts' users per (namespace, room; "" for the whole namespace), by host, with
     /// when each host last said so.
-    remote: Mutex<HashMap<(String, String), HashMap<String, (Instant, Vec<String>)>>>,
+    remote: Mutex<HashMap<(String, String), RemotePresence>>,
 }
+
+/// Users of one room on other hosts: host id → (when it last said so, users).
+type RemotePresence = HashMap<String, (Instant, Vec<String>)>;
 
 /// How often each host repeats its presence, and when silence means it is gone.
 const PRESENCE_EVERY: Duration = Duration::from_secs(2);

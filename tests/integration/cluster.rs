@@ -43,7 +43,7 @@ impl Cluster {
             root.join("host.toml"),
             format!(
                 "[database]\nurl = \"{}\"\n\n[backplane]\nurl = \"{}\"\n\n[queue]\nbackoff-base-ms = 100\npoll-ms = 50\n\n\
-                 [tenants.{}.allow]\norm = true\nevents = true\nqueue = true\n",
+                 [tenants.{}.allow]\norm = true\nevents = true\nqueue = true\nws = true\n",
                 self.url,
                 redis_url(),
                 self.tenant
@@ -349,6 +349,65 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "bob never left A's presence"
+        );
+    }
+}
+
+#[test]
+fn two_hosts_on_postgres_keep_a_shared_counter_consistent_under_concurrent_increments() {
+    use tungstenite::Message;
+    let cluster = Cluster::new();
+    let a = cluster.host_folder("a", &[("ws-counter", "ws-counter")]);
+    let b = cluster.host_folder("b", &[("ws-counter", "ws-counter")]);
+    let hosts = [cluster.start(&a), cluster.start(&b)];
+    let call = |socket: &mut tungstenite::WebSocket<
+        tungstenite::stream::MaybeTlsStream<std::net::TcpStream>,
+    >,
+                event: &str|
+     -> Option<i64> {
+        let frame = json!({"event": event, "data": {"name": "hits"}}).to_string();
+        socket.send(Message::text(frame)).unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(Message::Text(t)) = socket.read() {
+                let frame: Value = serde_json::from_str(&t).unwrap();
+                return (frame["event"] == "value")
+                    .then(|| frame["data"]["value"].as_i64().unwrap());
+            }
+        }
+        panic!("no answer to {event}");
+    };
+    let open = |host: &Host| {
+        let url = format!("{}/counter", host.base.replacen("http", "ws", 1));
+        let (socket, _) = tungstenite::connect(url).unwrap();
+        socket
+    };
+    let mut first = open(&hosts[0]);
+    assert_eq!(call(&mut first, "increment"), Some(1));
+    let succeeded: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|i| {
+                let host = &hosts[i % 2];
+                s.spawn(move || {
+                    let mut socket = open(host);
+                    (0..10)
+                        .filter(|_| call(&mut socket, "increment").is_some())
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    assert!(
+        succeeded >= 30,
+        "only {succeeded} of 40 increments succeeded"
+    );
+    for host in &hosts {
+        let mut socket = open(host);
+        assert_eq!(
+            call(&mut socket, "get"),
+            Some(1 + succeeded as i64),
+            "every acknowledged increment counted, seen from both hosts"
         );
     }
 }

@@ -368,3 +368,25 @@ fn spam_beyond_the_rate_limit_gets_error_frames_and_other_clients_are_unaffected
         assert!(start.elapsed() < Duration::from_secs(5));
     }
 }
+
+#[test]
+fn a_message_to_a_user_reaches_all_of_their_devices() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    let mut phone = connect(&host, Some(&user("bob"))).unwrap();
+    let mut laptop = connect(&host, Some(&user("bob"))).unwrap();
+    let mut carol = connect(&host, Some(&user("carol"))).unwrap();
+    ada.send("direct", json!({"to": "bob", "text": "psst"}));
+    for device in [&mut phone, &mut laptop] {
+        assert_eq!(
+            device.expect("direct")["data"],
+            json!({"from": "ada", "text": "psst"})
+        );
+    }
+    carol.send("direct", json!({"to": "carol", "text": "note to self"}));
+    assert_eq!(
+        carol.expect("direct")["data"]["text"],
+        "note to self",
+        "carol only got her own"
+    );
+}

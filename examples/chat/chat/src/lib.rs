@@ -6,6 +6,7 @@
 //! | `message {room, text}` | everyone in the room gets `message {room, text, user}` |
 //! | `typing {room}` | everyone else in the room gets `typing {room, user}` |
 //! | `leave {room}` | the sender gets `left {room}`; the room gets `presence {room, users}` |
+//! | `direct {to, text}` | every device of user `to` gets `direct {from, text}` |
 
 use plughost_sdk::ws::{self, Connection, Message};
 use plughost_sdk::{Error, Result};
@@ -15,6 +16,12 @@ use serde_json::json;
 #[derive(Deserialize)]
 struct RoomRequest {
     room: String,
+}
+
+#[derive(Deserialize)]
+struct Direct {
+    to: String,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -72,8 +79,12 @@ impl plughost_sdk::Module for Chat {
                 member_of(&room, &user)?;
                 ws::to_room(&room, "typing", &json!({ "room": room, "user": user }))
             }
+            "direct" => {
+                let Direct { to, text } = message.data_as()?;
+                ws::to_user(&to, "direct", &json!({ "from": user, "text": text }))
+            }
             other => Err(Error::Invalid(format!(
-                "unknown event '{other}'; send join, leave, message or typing"
+                "unknown event '{other}'; send join, leave, message, typing or direct"
             ))),
         }
     }

@@ -4,6 +4,7 @@
 mod databases;
 mod harness;
 
+mod browser;
 mod cli;
 mod cluster;
 mod events;

@@ -108,17 +108,24 @@ fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Manual migrations (`migrations/*.sql`) travel with the module.
+/// Manual migrations (`migrations/`) and static files (`public/`) travel with the module.
 fn copy_migrations(dir: &Path, target_dir: &Path) -> anyhow::Result<()> {
-    let from = dir.join("migrations");
-    let Ok(entries) = std::fs::read_dir(&from) else {
+    for folder in ["migrations", "public"] {
+        copy_tree(&dir.join(folder), &target_dir.join(folder))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(from) else {
         return Ok(());
     };
-    let to = target_dir.join("migrations");
-    std::fs::create_dir_all(&to).with_context(|| format!("cannot create {}", to.display()))?;
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     for entry in entries.filter_map(|e| e.ok()) {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "sql") {
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()))?;
+        } else {
             std::fs::copy(&path, to.join(entry.file_name()))
                 .with_context(|| format!("cannot copy {}", path.display()))?;
         }

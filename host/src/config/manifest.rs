@@ -62,6 +62,9 @@ pub struct HttpSection {
     /// Routes relative to the prefix.
     #[serde(default)]
     pub routes: Vec<HttpRoute>,
+    /// A folder of the module (e.g. `"public"`) whose files the host serves at the prefix
+    /// for GET requests no route matches; `index.html` for folders.
+    pub public: Option<String>,
 }
 
 /// One declared route.
@@ -151,6 +154,13 @@ fn validate_http(http: &HttpSection) -> Result<(), String> {
     if !prefix.starts_with('/') || (prefix.len() > 1 && prefix.ends_with('/')) {
         return Err(format!(
             "http.prefix '{prefix}' must start with '/' and not end with '/' (e.g. \"/todos\")"
+        ));
+    }
+    if let Some(public) = &http.public
+        && (public.is_empty() || public.starts_with('/') || public.split('/').any(|p| p == ".."))
+    {
+        return Err(format!(
+            "http.public '{public}' must be a folder inside the module's folder, e.g. \"public\""
         ));
     }
     if prefix.starts_with("/_admin") {

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `join {room}` | the sender gets `joined {room}`; everyone in the room gets `presence {room, users}` |
 //! | `message {room, text}` | everyone in the room gets `message {room, text, user}` |
-//! | `typing {room}` | everyone else in the room gets `typing {room, user}` |
+//! | `typing {room}` | everyone in the room gets `typing {room, user}` |
 //! | `leave {room}` | the sender gets `left {room}`; the room gets `presence {room, users}` |
 //! | `direct {to, text}` | every device of user `to` gets `direct {from, text}` |
 

@@ -94,6 +94,9 @@ async fn serve(
             return Err(error);
         }
         RouteMatch::NoRoute => {
+            if let Some(response) = public_file(&module, &parts, rest).await {
+                return Ok(response);
+            }
             let message = format!("module '{}' declares no route for {path}", module.name());
             return Err(HttpError::new(StatusCode::NOT_FOUND, "no_route", message));
         }
@@ -120,6 +123,33 @@ async fn serve(
             Err((&error).into())
         }
     }
+}
+
+/// A file of the module's `http.public` folder for a GET or HEAD no route matched;
+/// tower-http's `ServeDir` keeps the path inside the folder.
+async fn public_file(
+    module: &crate::runtime::LoadedModule,
+    parts: &Parts,
+    rest: &str,
+) -> Option<Response> {
+    use tower::ServiceExt as _;
+    let folder = module.routes.as_ref()?.public()?;
+    if !matches!(parts.method.as_str(), "GET" | "HEAD") {
+        return None;
+    }
+    let dir = module.source.dir.join(folder);
+    let mut request = axum::http::Request::new(Body::empty());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = rest.parse().ok()?;
+    let response = tower_http::services::ServeDir::new(dir)
+        .append_index_html_on_directories(true)
+        .oneshot(request)
+        .await
+        .ok()?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return None;
+    }
+    Some(response.map(Body::new))
 }
 
 /// Whether the request asks to become a WebSocket.

@@ -8,6 +8,7 @@ use crate::config::manifest::HttpSection;
 pub struct ModuleRoutes {
     prefix: String,
     matcher: matchit::Router<BTreeMap<String, String>>,
+    public: Option<String>,
 }
 
 /// The result of matching a path (relative to the prefix) and a method.
@@ -45,12 +46,18 @@ impl ModuleRoutes {
         Ok(ModuleRoutes {
             prefix: http.prefix.clone(),
             matcher,
+            public: http.public.clone(),
         })
     }
 
     /// The mount prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The module's folder of static files, if it has one.
+    pub fn public(&self) -> Option<&str> {
+        self.public.as_deref()
     }
 
     /// Matches `path` (below the prefix) and `method`.
@@ -98,6 +105,7 @@ mod tests {
             .collect();
         ModuleRoutes::new(&HttpSection {
             prefix: "/x".into(),
+            public: None,
             routes,
         })
         .unwrap()
@@ -162,6 +170,7 @@ mod tests {
         assert!(
             ModuleRoutes::new(&HttpSection {
                 prefix: "/x".into(),
+                public: None,
                 routes
             })
             .is_err()

@@ -2,28 +2,12 @@
 //! from tests/browser; scripts/setup installs both): two pages join a room and see each
 //! other's messages.
 
-use jsonwebtoken::{EncodingKey, Header};
-use serde_json::json;
-
-use crate::harness::{Host, install, repo};
-
-fn token(sub: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::default(),
-        &json!({"sub": sub}),
-        &EncodingKey::from_secret(b"dev-secret"),
-    )
-    .unwrap()
-}
+use crate::harness::repo;
+use crate::ws::{chat, user};
 
 #[test]
 fn two_browser_pages_join_a_room_and_see_each_others_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    install(&plugins, "chat", "chat");
-    let config = dir.path().join("host.toml");
-    std::fs::copy(repo().join("examples/chat/host.toml"), &config).unwrap();
-    let host = Host::start(&plugins, Some(&config), &repo().join("target/test-cache"));
+    let (_dir, host) = chat();
     let page = host.get("/chat/");
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("new WebSocket"), "the page is served");
@@ -35,8 +19,8 @@ fn two_browser_pages_join_a_room_and_see_each_others_messages() {
     let output = std::process::Command::new("node")
         .arg(browser.join("chat.mjs"))
         .arg(&host.base)
-        .arg(token("ada"))
-        .arg(token("bob"))
+        .arg(user("ada"))
+        .arg(user("bob"))
         .output()
         .expect("node runs");
     let text = format!(

@@ -11,7 +11,7 @@ use tungstenite::{Message, WebSocket};
 use crate::harness::{Host, install, repo, write_atomic};
 
 /// The chat example with its host.toml (HS256 secret `dev-secret`).
-fn chat() -> (tempfile::TempDir, Host) {
+pub fn chat() -> (tempfile::TempDir, Host) {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     install(&plugins, "chat", "chat");
@@ -30,7 +30,7 @@ fn token(secret: &str, claims: Value) -> String {
     .unwrap()
 }
 
-fn user(name: &str) -> String {
+pub fn user(name: &str) -> String {
     token("dev-secret", json!({"sub": name}))
 }
 

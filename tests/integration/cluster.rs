@@ -325,6 +325,8 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
     for (socket, who) in [(&mut ada, "ada"), (&mut bob, "bob")] {
         let start = Instant::now();
         loop {
+            // Joins are rate limited (5/s): ask again at a gentle pace.
+            std::thread::sleep(Duration::from_millis(250));
             let join = json!({"event": "join", "data": {"room": room}}).to_string();
             socket.send(Message::text(join)).unwrap();
             let presence = wait_for(socket, "presence", None);
@@ -341,6 +343,7 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
     drop(bob);
     let start = Instant::now();
     loop {
+        std::thread::sleep(Duration::from_millis(250));
         let join = json!({"event": "join", "data": {"room": room}}).to_string();
         ada.send(Message::text(join)).unwrap();
         if wait_for(&mut ada, "presence", None)["data"]["users"] == json!(["ada"]) {

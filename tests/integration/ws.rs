@@ -263,6 +263,8 @@ fn a_disconnect_leaves_rooms_and_presence() {
     let _ = bob.closed();
     let start = Instant::now();
     loop {
+        // Joins are rate limited (5/s): ask again at a gentle pace.
+        std::thread::sleep(Duration::from_millis(250));
         ada.send("join", json!({"room": "lobby"}));
         if ada.expect("presence")["data"]["users"] == json!(["ada"]) {
             break;

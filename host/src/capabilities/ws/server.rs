@@ -120,7 +120,10 @@ pub async fn accept(
         kill,
         limits: Mutex::new(limits),
     };
+    // Small buffers that grow on demand keep an idle socket cheap.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .max_message_size(config.max_frame_bytes)
         .max_frame_size(config.max_frame_bytes)
         .on_upgrade(move |socket| run(connection, socket, rx))

@@ -1,0 +1,261 @@
+//! WebSockets at scale, the host against a plain tokio-tungstenite server in the same run:
+//! memory per idle connection (10,000 of them), a broadcast to all of them (p50/p99
+//! delivery), and echo messages/s through a module's `on-message` vs the plain server.
+//!
+//!     cargo bench -p host --bench ws        (scripts/bench runs it)
+//!
+//! Needs `target/release/host` and the `ws-echo` fixture in target/test-modules
+//! (scripts/bench builds both). Each server runs as its own process, so its memory is its own.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::{Mutex, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const CONNECTIONS: usize = 10_000;
+const ECHO_CLIENTS: usize = 32;
+const ECHOES_PER_CLIENT: usize = 300;
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--plain-server") {
+        return plain_server(&args[2]);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let host_bin = root.join("target/release/host");
+    let fixture = root.join("target/test-modules/ws-echo");
+    anyhow::ensure!(
+        host_bin.is_file() && fixture.is_dir(),
+        "build first: scripts/bench"
+    );
+    let scratch = tempfile::tempdir()?;
+    let plugins = scratch.path().join("plugins/ws-echo");
+    std::fs::create_dir_all(&plugins)?;
+    for file in ["plugin.toml", "ws_echo.wasm"] {
+        std::fs::copy(fixture.join(file), plugins.join(file))?;
+    }
+    std::fs::write(
+        scratch.path().join("host.toml"),
+        "[ws]\nrate-per-second = 1000000.0\nburst = 1000000.0\nidle-secs = 600\nsend-queue = 64\n",
+    )?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let host = Command::new(&host_bin)
+        .args(["run", "--listen", "127.0.0.1:18181", "--plugins"])
+        .arg(scratch.path().join("plugins"))
+        .arg("--config")
+        .arg(scratch.path().join("host.toml"))
+        .arg("--cache-dir")
+        .arg(root.join("target/bench-cache"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let host_figures = tokio.block_on(measure("host", host, "ws://127.0.0.1:18181/echo"))?;
+    let plain = Command::new(std::env::current_exe()?)
+        .args(["--plain-server", "127.0.0.1:18182"])
+        .stdout(Stdio::null())
+        .spawn()?;
+    let plain_figures = tokio.block_on(measure("plain", plain, "ws://127.0.0.1:18182/"))?;
+    println!(
+        "ratios: memory per idle connection {:.2}x the plain server's; echo {:.2}x the plain server's messages/s",
+        host_figures.bytes_per_connection / plain_figures.bytes_per_connection,
+        host_figures.echoes_per_second / plain_figures.echoes_per_second
+    );
+    Ok(())
+}
+
+struct Figures {
+    bytes_per_connection: f64,
+    echoes_per_second: f64,
+}
+
+async fn measure(name: &str, mut server: Child, url: &str) -> anyhow::Result<Figures> {
+    let pid = server.id();
+    wait_until_listening(url).await?;
+    let before = rss_bytes(pid)?;
+    let mut clients = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS / 250 {
+        let batch = futures_util::future::try_join_all((0..250).map(|_| connect(url))).await?;
+        clients.extend(batch);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_bytes(pid)?;
+    let per_connection = after.saturating_sub(before) as f64 / CONNECTIONS as f64;
+    println!(
+        "{name}: {CONNECTIONS} idle connections, server memory {:.1} MiB -> {:.1} MiB = {:.1} KiB per connection",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        per_connection / 1024.0
+    );
+    broadcast(name, &mut clients).await?;
+    let echoes = echo(name, url).await?;
+    drop(clients);
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(Figures {
+        bytes_per_connection: per_connection,
+        echoes_per_second: echoes,
+    })
+}
+
+async fn connect(url: &str) -> anyhow::Result<Client> {
+    Ok(tokio_tungstenite::connect_async(url).await?.0)
+}
+
+async fn wait_until_listening(url: &str) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while connect(url).await.is_err() {
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(60),
+            "{url} never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// One client sends a broadcast; every client times its arrival.
+async fn broadcast(name: &str, clients: &mut Vec<Client>) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut sender = clients.pop().expect("clients");
+    let start = Instant::now();
+    let readers: Vec<_> = clients
+        .drain(..)
+        .map(|mut client| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = client.next().await {
+                    if message.to_text().is_ok_and(|t| t.contains("\"broadcast\"")) {
+                        let _ = tx.send(start.elapsed());
+                        break;
+                    }
+                }
+                client
+            })
+        })
+        .collect();
+    let frame = r#"{"event":"broadcast","data":{"hello":"everyone"}}"#;
+    sender.send(Message::text(frame)).await?;
+    let mut samples = Vec::new();
+    while samples.len() < readers.len() {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(latency)) => samples.push(latency),
+            _ => break,
+        }
+    }
+    samples.sort();
+    let total = readers.len();
+    for reader in readers {
+        reader.abort();
+    }
+    anyhow::ensure!(!samples.is_empty(), "no client got the broadcast");
+    println!(
+        "{name}: broadcast to {total} clients: {} delivered, p50={:.1}ms p99={:.1}ms",
+        samples.len(),
+        samples[samples.len() / 2].as_secs_f64() * 1e3,
+        samples[samples.len() * 99 / 100].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Clients each send echoes one after another; messages answered per second.
+async fn echo(name: &str, url: &str) -> anyhow::Result<f64> {
+    let mut clients = Vec::new();
+    for _ in 0..ECHO_CLIENTS {
+        clients.push(connect(url).await?);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                for i in 0..ECHOES_PER_CLIENT {
+                    let frame = format!(r#"{{"event":"echo","data":{{"i":{i}}}}}"#);
+                    client.send(Message::text(frame)).await?;
+                    while let Some(message) = client.next().await {
+                        if message?.to_text().is_ok_and(|t| t.contains("\"echo\"")) {
+                            break;
+                        }
+                    }
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let rate = (ECHO_CLIENTS * ECHOES_PER_CLIENT) as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{name}: echo, {ECHO_CLIENTS} clients x {ECHOES_PER_CLIENT} messages: {rate:.0} messages/s"
+    );
+    Ok(rate)
+}
+
+fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))?;
+    Ok(kib * 1024)
+}
+
+/// The baseline: a plain tokio-tungstenite server with the same two events (echo to the
+/// sender, broadcast to everyone), no modules, no checks.
+fn plain_server(addr: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let peers: Arc<Mutex<Vec<mpsc::Sender<String>>>> = Arc::default();
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let peers = peers.clone();
+            tokio::spawn(async move {
+                let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let (mut sink, mut source) = socket.split();
+                let (tx, mut rx) = mpsc::channel::<String>(64);
+                peers.lock().await.push(tx.clone());
+                tokio::spawn(async move {
+                    while let Some(text) = rx.recv().await {
+                        if sink.send(Message::text(text)).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                while let Some(Ok(message)) = source.next().await {
+                    let Ok(text) = message.to_text() else {
+                        continue;
+                    };
+                    let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else {
+                        continue;
+                    };
+                    let out = serde_json::json!({"event": frame["event"], "data": frame["data"]})
+                        .to_string();
+                    if frame["event"] == "broadcast" {
+                        for peer in peers.lock().await.iter() {
+                            let _ = peer.try_send(out.clone());
+                        }
+                    } else {
+                        let _ = tx.send(out).await;
+                    }
+                }
+            });
+        }
+    })
+}

@@ -334,7 +334,7 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
                 break;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(8),
+                start.elapsed() < Duration::from_secs(15),
                 "{who} sees {presence}"
             );
         }
@@ -350,7 +350,7 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < Duration::from_secs(15),
             "bob never left A's presence"
         );
     }

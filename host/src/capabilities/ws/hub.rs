@@ -12,8 +12,8 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::backplane::Backplane;
 
-/// A frame on its way to a client.
-pub type Frame = Arc<str>;
+/// A frame on its way to a client: shared text (a refcount per socket, no copy).
+pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// How the host tells a socket's writer to close it.
 #[derive(Debug, Default)]
@@ -265,7 +265,7 @@ impl Hub {
                     "room" => Target::Room(&remote.name),
                     _ => Target::All,
                 };
-                hub.send(&remote.namespace, target, Arc::from(remote.frame.as_str()));
+                hub.send(&remote.namespace, target, Frame::from(remote.frame));
             }
         });
         let _ = self.backplane.set((backplane, host_id));
@@ -351,7 +351,7 @@ impl Hub {
             Target::Room(room) => ("room", room),
             Target::All => ("all", ""),
         };
-        self.broadcast_remote(namespace, kind, name, frame.to_string());
+        self.broadcast_remote(namespace, kind, name, frame.as_str().to_string());
         self.send(namespace, target, frame);
     }
 
@@ -429,7 +429,7 @@ pub fn frame(event: &str, data: &serde_json::Value, id: Option<&str>) -> Frame {
     if let Some(id) = id {
         object.insert("id".into(), id.into());
     }
-    Arc::from(serde_json::Value::Object(object).to_string())
+    Frame::from(serde_json::Value::Object(object).to_string())
 }
 
 /// An error frame `{"event": "error", "data": {"code", "message"}}`.

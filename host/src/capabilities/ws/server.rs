@@ -166,7 +166,7 @@ async fn write(
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                if sink.send(Message::Text(frame.as_ref().into())).await.is_err() {
+                if sink.send(Message::Text(frame)).await.is_err() {
                     break;
                 }
             }

@@ -204,7 +204,7 @@ fn direct_create(
     let pool = pool.clone();
     let sql = format!(
         "INSERT INTO \"{table}\" (title, done, created_at, updated_at) VALUES ({}) RETURNING id, title, done, created_at, updated_at",
-        placeholders(&pool, 4)
+        pool.dialect().placeholders(4)
     );
     async move {
         let now = chrono::Utc::now();
@@ -250,7 +250,7 @@ fn direct_find(
     let pool = pool.clone();
     let sql = format!(
         "SELECT id, title, done, created_at, updated_at FROM \"{table}\" WHERE id = {}",
-        placeholders(&pool, 1)
+        pool.dialect().placeholders(1)
     );
     async move {
         Ok(match &pool {
@@ -272,13 +272,6 @@ fn direct_find(
             Pool::MySql(_) => unreachable!(),
         })
     }
-}
-
-fn placeholders(pool: &Pool, n: usize) -> String {
-    (1..=n)
-        .map(|k| pool.dialect().placeholder(k))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The ORM layer alone: JSON values checked against the model, SQL built, row to JSON.

@@ -30,6 +30,23 @@ pub trait Backplane: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// Sends `message` as JSON on `channel` without waiting; a failure is logged as `what` did
+/// not reach the other hosts.
+pub fn publish_json<T: serde::Serialize + Send + 'static>(
+    backplane: &Arc<dyn Backplane>,
+    channel: String,
+    message: T,
+    what: &'static str,
+) {
+    let backplane = backplane.clone();
+    tokio::spawn(async move {
+        let payload = serde_json::to_vec(&message).unwrap_or_default();
+        if let Err(e) = backplane.publish(channel, payload).await {
+            tracing::error!("{what} did not reach the other hosts: {e}");
+        }
+    });
+}
+
 /// Connects to the backplane at `url` (`redis://host:port`).
 pub async fn connect(url: &str) -> Result<Arc<dyn Backplane>, String> {
     let scheme = url.split("://").next().unwrap_or_default();

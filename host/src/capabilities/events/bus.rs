@@ -141,14 +141,8 @@ impl EventBus {
                 tenant: tenant.to_string(),
                 events: events.clone(),
             };
-            let backplane = backplane.clone();
             let channel = format!("{CHANNEL_PREFIX}{tenant}");
-            tokio::spawn(async move {
-                let payload = serde_json::to_vec(&batch).unwrap_or_default();
-                if let Err(e) = backplane.publish(channel, payload).await {
-                    tracing::error!("events did not reach the other hosts: {e}");
-                }
-            });
+            crate::backplane::publish_json(backplane, channel, batch, "events");
         }
         self.deliver(tenant, events);
     }

@@ -264,10 +264,7 @@ fn record_statement(dialect: Dialect, module: &ModuleContext, migration: &Migrat
         sql: format!(
             "INSERT INTO {} (tenant, module, version, name, applied_at) VALUES ({})",
             dialect.quote(MIGRATIONS_TABLE),
-            (1..=5)
-                .map(|n| dialect.placeholder(n))
-                .collect::<Vec<_>>()
-                .join(", ")
+            dialect.placeholders(5)
         ),
         params: vec![
             SqlValue::Text(module.tenant.clone()),

@@ -225,10 +225,7 @@ async fn record(
         sql: format!(
             "INSERT INTO {} (tenant, table_name, module, fields, applied_at) VALUES ({}) {update}",
             dialect.quote(MODELS_TABLE),
-            (1..=5)
-                .map(|n| dialect.placeholder(n))
-                .collect::<Vec<_>>()
-                .join(", ")
+            dialect.placeholders(5)
         ),
         params: vec![
             SqlValue::Text(tenant.into()),

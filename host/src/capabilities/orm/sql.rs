@@ -79,6 +79,14 @@ impl Dialect {
         }
     }
 
+    /// Placeholders 1 to `n`, comma-separated (for a VALUES list).
+    pub fn placeholders(self, n: usize) -> String {
+        (1..=n)
+            .map(|k| self.placeholder(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The `n`th (1-based) parameter placeholder.
     pub fn placeholder(self, n: usize) -> String {
         match self {
@@ -312,14 +320,14 @@ impl Dialect {
     ) -> Statement {
         let table = self.table(namespace, &model.table);
         let columns: Vec<String> = values.iter().map(|(c, _)| self.quote(c)).collect();
-        let placeholders: Vec<String> = (1..=values.len()).map(|n| self.placeholder(n)).collect();
+        let placeholders = self.placeholders(values.len());
         let mut sql = match (columns.is_empty(), self) {
             (true, Dialect::MySql) => format!("INSERT INTO {table} () VALUES ()"),
             (true, _) => format!("INSERT INTO {table} DEFAULT VALUES"),
             (false, _) => format!(
                 "INSERT INTO {table} ({}) VALUES ({})",
                 columns.join(", "),
-                placeholders.join(", ")
+                placeholders
             ),
         };
         if self.returns_rows() {

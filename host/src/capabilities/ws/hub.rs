@@ -334,14 +334,8 @@ impl Hub {
             name: name.to_string(),
             frame,
         };
-        let backplane = backplane.clone();
         let channel = format!("{CHANNEL_PREFIX}{namespace}");
-        tokio::spawn(async move {
-            let payload = serde_json::to_vec(&remote).unwrap_or_default();
-            if let Err(e) = backplane.publish(channel, payload).await {
-                tracing::error!("a WebSocket frame did not reach the other hosts: {e}");
-            }
-        });
+        crate::backplane::publish_json(backplane, channel, remote, "a WebSocket frame");
     }
 
     /// Sends here and, through the backplane, on every other host.

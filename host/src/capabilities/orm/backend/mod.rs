@@ -5,8 +5,6 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-use std::str::FromStr;
-
 use super::model::ColumnKind;
 use super::sql::{Dialect, Statement};
 use super::value::SqlValue;
@@ -252,11 +250,6 @@ pub fn redact(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
     }
-}
-
-/// Parses connection options, naming the URL (without password) when it is malformed.
-fn options<T: FromStr<Err = sqlx::Error>>(url: &str) -> Result<T, sqlx::Error> {
-    T::from_str(url)
 }
 
 #[cfg(test)]

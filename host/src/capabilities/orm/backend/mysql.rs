@@ -6,7 +6,7 @@ use sqlx::mysql::{
 };
 use sqlx::{MySql, MySqlPool, Row as _, ValueRef as _};
 
-use super::{Written, options};
+use super::Written;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
 use crate::capabilities::orm::value::SqlValue;
 
@@ -14,7 +14,7 @@ type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
 
 /// Connects a pool; sessions run in UTC (so DATETIME values mean UTC) and serializable.
 pub(super) async fn connect(url: &str) -> Result<MySqlPool, sqlx::Error> {
-    let options: MySqlConnectOptions = options(url)?;
+    let options: MySqlConnectOptions = url.parse()?;
     let options = options.timezone(Some("+00:00".into()));
     MySqlPoolOptions::new()
         .max_connections(16)

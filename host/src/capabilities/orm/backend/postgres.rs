@@ -5,7 +5,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row as _, ValueRef as _};
 
-use super::{Written, options};
+use super::Written;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
 use crate::capabilities::orm::value::SqlValue;
 
@@ -13,7 +13,7 @@ type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// Connects a pool.
 pub(super) async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
-    let options: PgConnectOptions = options(url)?;
+    let options: PgConnectOptions = url.parse()?;
     PgPoolOptions::new()
         .max_connections(16)
         .connect_with(options)

@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row as _, Sqlite, SqlitePool, ValueRef as _};
 
-use super::{Written, options};
+use super::Written;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
 use crate::capabilities::orm::value::{SqlValue, format_datetime};
 
@@ -17,7 +17,7 @@ type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
 /// Opens (creating if needed) the database file in WAL mode.
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
-    let options: SqliteConnectOptions = options(url)?;
+    let options: SqliteConnectOptions = url.parse()?;
     let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)

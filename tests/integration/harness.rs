@@ -199,6 +199,15 @@ impl Host {
     }
 
     /// `GET path`.
+    /// Asks the host to stop, as a service manager would (SIGTERM).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
     pub fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], Vec::new())
     }

@@ -12,11 +12,17 @@ use crate::harness::{Host, install, repo, write_atomic};
 
 /// The chat example with its host.toml (HS256 secret `dev-secret`).
 pub fn chat() -> (tempfile::TempDir, Host) {
+    chat_with("")
+}
+
+/// The chat example with its host.toml plus `[ws]` settings `extra` (one per line).
+fn chat_with(extra: &str) -> (tempfile::TempDir, Host) {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     install(&plugins, "chat", "chat");
     let config = dir.path().join("host.toml");
-    std::fs::copy(repo().join("examples/chat/host.toml"), &config).unwrap();
+    let base = std::fs::read_to_string(repo().join("examples/chat/host.toml")).unwrap();
+    std::fs::write(&config, format!("{base}{extra}\n")).unwrap();
     let host = Host::start(&plugins, Some(&config), &repo().join("target/test-cache"));
     (dir, host)
 }
@@ -92,20 +98,59 @@ impl Client {
         }
     }
 
-    /// Whether the host closed the socket within 5 s.
-    fn closed(&mut self) -> bool {
+    /// The code of the host's close frame within 5 s, or what happened instead.
+    fn close_code(&mut self) -> Result<u16, String> {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             match self.socket.read() {
-                Ok(Message::Close(_)) => return true,
+                Ok(Message::Close(frame)) => {
+                    return frame
+                        .map(|f| u16::from(f.code))
+                        .ok_or_else(|| "a close frame without a code".to_string());
+                }
                 Ok(_) => {}
                 Err(tungstenite::Error::Io(e))
                     if e.kind() == std::io::ErrorKind::WouldBlock
                         || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return true,
+                Err(e) => return Err(format!("the socket ended without a close frame: {e}")),
+            }
+        }
+        Err("still open after 5 s".into())
+    }
+
+    /// Closes from the client's side; whether the host answered within 5 s, completing the
+    /// closing handshake (tungstenite then reports the connection closed).
+    fn close_handshake_completes(&mut self) -> bool {
+        self.socket.close(None).unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            match self.socket.read() {
+                Ok(_) => {}
+                Err(tungstenite::Error::ConnectionClosed) => return true,
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return false,
             }
         }
         false
+    }
+
+    /// Reads (and so answers pings) for `period`; how many pings came.
+    fn pings_during(&mut self, period: Duration) -> usize {
+        let start = Instant::now();
+        let mut pings = 0;
+        while start.elapsed() < period {
+            match self.socket.read() {
+                Ok(Message::Ping(_)) => pings += 1,
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(e) => panic!("socket failed while answering pings: {e}"),
+            }
+        }
+        pings
     }
 }
 
@@ -259,8 +304,10 @@ fn a_disconnect_leaves_rooms_and_presence() {
         c.send("join", json!({"room": "lobby"}));
         c.expect("joined");
     }
-    bob.socket.close(None).unwrap();
-    let _ = bob.closed();
+    assert!(
+        bob.close_handshake_completes(),
+        "the host answers a client's close"
+    );
     let start = Instant::now();
     loop {
         // Joins are rate limited (5/s): ask again at a gentle pace.
@@ -282,9 +329,10 @@ fn an_oversized_frame_closes_the_socket_and_others_are_unaffected() {
         "message",
         json!({"room": "lobby", "text": "x".repeat(100_000)}),
     );
-    assert!(
-        ada.closed(),
-        "the host closes a socket that sends a frame over the limit"
+    assert_eq!(
+        ada.close_code(),
+        Ok(1009),
+        "the host closes a socket that sends a frame over the limit with 1009 (too big)"
     );
     bob.send("join", json!({"room": "lobby"}));
     bob.expect("joined");
@@ -390,5 +438,38 @@ fn a_message_to_a_user_reaches_all_of_their_devices() {
         carol.expect("direct")["data"]["text"],
         "note to self",
         "carol only got her own"
+    );
+}
+
+#[test]
+fn the_host_pings_answering_clients_and_closes_silent_ones_as_idle() {
+    let (_dir, host) = chat_with("ping-secs = 1\nidle-secs = 2");
+    let mut answering = connect(&host, Some(&user("ada"))).unwrap();
+    let mut silent = connect(&host, Some(&user("bob"))).unwrap();
+    let pings = answering.pings_during(Duration::from_secs(3));
+    assert!(pings >= 2, "only {pings} pings in 3 s at one per second");
+    assert_eq!(
+        silent.close_code(),
+        Ok(1001),
+        "a client that answered nothing for idle-secs is closed as going away"
+    );
+    answering.send("join", json!({"room": "lobby"}));
+    answering.expect("joined");
+    host.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line) == "socket closed" && line["why"] == "idle"
+    });
+}
+
+#[test]
+fn stopping_the_host_closes_sockets_with_going_away() {
+    let (_dir, host) = chat();
+    let mut ada = connect(&host, Some(&user("ada"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    ada.expect("joined");
+    host.terminate();
+    assert_eq!(
+        ada.close_code(),
+        Ok(1001),
+        "clients are told the server is going away"
     );
 }

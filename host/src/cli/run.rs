@@ -129,10 +129,22 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
         runtime,
         body_limit,
     });
-    serve(listener, state, shutdown_signal())
+    let hub = state.runtime.ws_hub().clone();
+    let stopping = async move {
+        shutdown_signal().await;
+        // Upgraded sockets are not HTTP requests the server waits for: tell their clients
+        // the server is going away, so they reconnect elsewhere rather than see a reset.
+        hub.close_all(1001, "the server is shutting down");
+    };
+    serve(listener, state.clone(), stopping)
         .await
-        .context("the HTTP server failed")
+        .context("the HTTP server failed")?;
+    state.runtime.ws_hub().drained(SOCKETS_DRAIN).await;
+    Ok(())
 }
+
+/// How long a stopping host waits for its WebSocket clients to answer the close.
+const SOCKETS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

@@ -58,11 +58,11 @@ impl WsView<'_> {
 
     fn send(&self, target: Target<'_>, event: &str, data: &str, id: Option<&str>) -> Result<()> {
         let current = self.current()?;
-        let data: serde_json::Value = serde_json::from_str(data)
+        let data: &serde_json::value::RawValue = serde_json::from_str(data)
             .map_err(|e| GuestError::Invalid(format!("the data for '{event}' is not JSON: {e}")))?;
         self.ws
             .hub
-            .publish(&current.namespace, target, frame(event, &data, id));
+            .publish(&current.namespace, target, frame(event, data, id));
         Ok(())
     }
 }

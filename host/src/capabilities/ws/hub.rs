@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
 
 use crate::backplane::Backplane;
@@ -23,15 +24,22 @@ pub struct Kill {
 }
 
 impl Kill {
-    /// Asks the writer to close with `code` and `reason`.
+    /// Asks the writer to close with `code` and `reason`; the first reason given wins.
     pub fn close(&self, code: u16, reason: &str) {
-        *self.reason.lock().unwrap() = Some((code, reason.to_string()));
+        self.reason
+            .lock()
+            .unwrap()
+            .get_or_insert_with(|| (code, reason.to_string()));
         self.notify.notify_one();
     }
 
-    /// Waits until asked to close; returns the code and reason.
-    pub async fn wait(&self) -> (u16, String) {
+    /// Waits until asked to close.
+    pub async fn wait(&self) {
         self.notify.notified().await;
+    }
+
+    /// The close code and reason asked for; a normal close (1000) when none was.
+    pub fn reason(&self) -> (u16, String) {
         self.reason
             .lock()
             .unwrap()
@@ -239,6 +247,22 @@ impl Hub {
         sent
     }
 
+    /// Asks every socket on this host to close with `code` (e.g. 1001 when the host stops).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        let namespaces = self.namespaces.lock().unwrap();
+        for socket in namespaces.values().flat_map(|ns| ns.sockets.values()) {
+            socket.kill.close(code, reason);
+        }
+    }
+
+    /// Waits until no socket is open here, or `limit` has passed.
+    pub async fn drained(&self, limit: Duration) {
+        let start = Instant::now();
+        while self.metrics.open.load(Ordering::Relaxed) > 0 && start.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Joins the backplane: frames sent to rooms, users, sockets and whole namespaces also
     /// reach the sockets of the other hosts.
     pub async fn attach(self: &Arc<Self>, backplane: Arc<dyn Backplane>) -> Result<(), String> {
@@ -338,15 +362,26 @@ impl Hub {
         crate::backplane::publish_json(backplane, channel, remote, "a WebSocket frame");
     }
 
-    /// Sends here and, through the backplane, on every other host.
+    /// Sends here and, through the backplane, on every other host (unless the target is a
+    /// socket of this host, such as a reply's).
     pub fn publish(&self, namespace: &str, target: Target<'_>, frame: Frame) {
-        let (kind, name) = match target {
-            Target::Socket(id) => ("socket", id),
-            Target::Room(room) => ("room", room),
-            Target::All => ("all", ""),
+        let elsewhere = match target {
+            Target::Socket(id) if self.has_socket(namespace, id) => None,
+            Target::Socket(id) => Some(("socket", id)),
+            Target::Room(room) => Some(("room", room)),
+            Target::All => Some(("all", "")),
         };
-        self.broadcast_remote(namespace, kind, name, frame.as_str().to_string());
+        if let Some((kind, name)) = elsewhere {
+            self.broadcast_remote(namespace, kind, name, frame.as_str().to_string());
+        }
         self.send(namespace, target, frame);
+    }
+
+    fn has_socket(&self, namespace: &str, socket_id: &str) -> bool {
+        let namespaces = self.namespaces.lock().unwrap();
+        namespaces
+            .get(namespace)
+            .is_some_and(|ns| ns.sockets.contains_key(socket_id))
     }
 
     /// The users online in the namespace, or in a room, on every host: sorted, each once.
@@ -415,29 +450,55 @@ fn join_locked(ns: &mut Namespace, socket_id: &str, room: &str) {
         .insert(socket_id.to_string());
 }
 
-/// A frame `{"event", "data", "id"?}`; `data` is JSON text already checked by the caller.
-pub fn frame(event: &str, data: &serde_json::Value, id: Option<&str>) -> Frame {
-    let mut object = serde_json::Map::new();
-    object.insert("event".into(), event.into());
-    object.insert("data".into(), data.clone());
+/// A frame `{"event", "data", "id"?}`; `data` is JSON the caller has checked, copied in
+/// as it is (no parse and re-serialization per frame).
+pub fn frame(event: &str, data: &RawValue, id: Option<&str>) -> Frame {
+    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let mut text = String::with_capacity(event.len() + data.get().len() + 32);
+    text.push_str(r#"{"event":"#);
+    text.push_str(&quoted(event));
+    text.push_str(r#","data":"#);
+    text.push_str(data.get());
     if let Some(id) = id {
-        object.insert("id".into(), id.into());
+        text.push_str(r#","id":"#);
+        text.push_str(&quoted(id));
     }
-    Frame::from(serde_json::Value::Object(object).to_string())
+    text.push('}');
+    Frame::from(text)
 }
 
 /// An error frame `{"event": "error", "data": {"code", "message"}}`.
 pub fn error_frame(code: &str, message: &str, id: Option<&str>) -> Frame {
-    frame(
-        "error",
-        &serde_json::json!({"code": code, "message": message}),
-        id,
-    )
+    let data =
+        serde_json::value::to_raw_value(&serde_json::json!({"code": code, "message": message}))
+            .expect("a JSON object serializes");
+    frame("error", &data, id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one() -> Box<RawValue> {
+        RawValue::from_string("1".into()).unwrap()
+    }
+
+    #[test]
+    fn frames_carry_the_data_as_given_and_escape_names() {
+        let data = RawValue::from_string(r#"{"text":"hi"}"#.into()).unwrap();
+        let text = frame("say \"x\"", &data, Some("7"));
+        let parsed: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"event": "say \"x\"", "data": {"text": "hi"}, "id": "7"})
+        );
+        let error: serde_json::Value =
+            serde_json::from_str(error_frame("bad", "no", None).as_str()).unwrap();
+        assert_eq!(
+            error,
+            serde_json::json!({"event": "error", "data": {"code": "bad", "message": "no"}})
+        );
+    }
 
     fn socket(hub: &Hub, id: &str, user: Option<&str>, capacity: usize) -> mpsc::Receiver<Frame> {
         let (tx, rx) = mpsc::channel(capacity);
@@ -456,11 +517,7 @@ mod tests {
         assert_eq!(hub.presence("/chat", Some("lobby")), ["ada", "bob"]);
         assert_eq!(hub.presence("/chat", None), ["ada", "bob"]);
         assert_eq!(
-            hub.send(
-                "/chat",
-                Target::Room("user:ada"),
-                frame("x", &1.into(), None)
-            ),
+            hub.send("/chat", Target::Room("user:ada"), frame("x", &one(), None)),
             2
         );
         assert!(a1.try_recv().is_ok() && a2.try_recv().is_ok() && b.try_recv().is_err());
@@ -476,16 +533,16 @@ mod tests {
         let _slow = socket(&hub, "slow", None, 1);
         let mut fast = socket(&hub, "fast", None, 8);
         for _ in 0..3 {
-            hub.send("/chat", Target::All, frame("x", &1.into(), None));
+            hub.send("/chat", Target::All, frame("x", &one(), None));
             let _ = fast.try_recv();
         }
         assert_eq!(hub.metrics().slow_client_drops.load(Ordering::Relaxed), 1);
         assert_eq!(
-            hub.send("/chat", Target::Socket("slow"), frame("x", &1.into(), None)),
+            hub.send("/chat", Target::Socket("slow"), frame("x", &one(), None)),
             0
         );
         assert_eq!(
-            hub.send("/chat", Target::Socket("fast"), frame("x", &1.into(), None)),
+            hub.send("/chat", Target::Socket("fast"), frame("x", &one(), None)),
             1
         );
     }

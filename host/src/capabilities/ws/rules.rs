@@ -107,6 +107,11 @@ impl EventRules {
         Ok(EventRules { rules })
     }
 
+    /// Whether `event` has a rule (so its payload must be parsed to be checked).
+    pub fn declares(&self, event: &str) -> bool {
+        self.rules.contains_key(event)
+    }
+
     /// The rate limit of `event`, if it has one.
     pub fn rate(&self, event: &str) -> Option<Rate> {
         self.rules.get(event)?.rate

@@ -134,13 +134,21 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write(sink, rx, connection.kill.clone(), config.ping_secs));
     let idle = Duration::from_secs(config.idle_secs.max(1));
-    loop {
+    let why = loop {
         match tokio::time::timeout(idle, stream.next()).await {
             Err(_) => {
                 connection.kill.close(1001, "idle for too long");
-                break;
+                break "idle";
             }
-            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Err(error))) => {
+                let Some((code, reason)) = refusal(error) else {
+                    break "connection lost";
+                };
+                connection.kill.close(code, reason);
+                break reason;
+            }
+            Ok(None) => break "connection lost",
+            Ok(Some(Ok(Message::Close(_)))) => break "closed by the client",
             Ok(Some(Ok(Message::Text(text)))) => connection.handle(text.as_str()).await,
             Ok(Some(Ok(Message::Binary(_)))) => connection.error(
                 "bad_frame",
@@ -149,9 +157,39 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
             ),
             Ok(Some(Ok(_))) => {} // ping and pong keep the socket alive
         }
-    }
-    connection.close().await;
+    };
+    connection.close(why).await;
     let _ = writer.await;
+    if matches!(why, "closed by the client" | "connection lost") {
+        return;
+    }
+    // The host started the closing handshake: keep the connection until the client answers
+    // (or a grace period ends), so it reads the close code rather than a reset.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Close(_) = message {
+                return;
+            }
+        }
+        // The stream ended on a refused frame: the client still has to read our close.
+        std::future::pending::<()>().await
+    })
+    .await;
+}
+
+/// How long the host waits for a client to answer the close it started.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The close code and reason for a frame the protocol refused (too big, malformed, not
+/// UTF-8); `None` when the connection was simply lost.
+fn refusal(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::Error;
+    match error.into_inner().downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((1009, "frame too big")),
+        Error::Protocol(_) => Some((1002, "protocol error")),
+        Error::Utf8(_) => Some((1007, "text frame is not UTF-8")),
+        _ => None,
+    }
 }
 
 async fn write(
@@ -162,26 +200,35 @@ async fn write(
 ) {
     let mut ping = tokio::time::interval(Duration::from_secs(ping_secs.max(1)));
     ping.tick().await;
+    // One waiter for the whole life of the socket, not one per frame.
+    let killed = kill.wait();
+    tokio::pin!(killed);
     loop {
         tokio::select! {
             frame = rx.recv() => {
+                // None: the hub let go of the socket, which is closing.
                 let Some(frame) = frame else { break };
                 if sink.send(Message::Text(frame)).await.is_err() {
-                    break;
+                    return;
                 }
             }
-            (code, reason) = kill.wait() => {
-                let close = CloseFrame { code, reason: reason.into() };
-                let _ = sink.send(Message::Close(Some(close))).await;
-                break;
-            }
+            () = &mut killed => break,
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
+                    return;
                 }
             }
         }
     }
+    // Starts the closing handshake; when the client started it, sending is refused and
+    // closing the sink flushes the reply tungstenite queued when it read the client's close.
+    let (code, reason) = kill.reason();
+    let close = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = sink.send(Message::Close(Some(close))).await;
+    let _ = sink.close().await;
 }
 
 /// A client frame: `{"event", "data", "id"?}`.
@@ -189,8 +236,8 @@ async fn write(
 #[serde(deny_unknown_fields)]
 struct ClientFrame {
     event: String,
-    #[serde(default)]
-    data: serde_json::Value,
+    /// Kept as text: the module gets it as it came, and it is parsed only to be checked.
+    data: Option<Box<serde_json::value::RawValue>>,
     id: Option<serde_json::Value>,
 }
 
@@ -259,7 +306,8 @@ impl Connection {
                     id.as_deref(),
                 );
             };
-            if let Err(refusal) = self.admit(&module, &frame.event, &frame.data) {
+            let data = frame.data.as_deref().map_or("null", |raw| raw.get());
+            if let Err(refusal) = self.admit(&module, &frame.event, data) {
                 tracing::info!(
                     code = refusal.code,
                     "message refused by the host: {}",
@@ -269,7 +317,7 @@ impl Connection {
             }
             let message = GuestMessage {
                 event: frame.event,
-                data: frame.data.to_string(),
+                data: data.to_string(),
                 id: id.clone(),
             };
             let current = self.current(id.clone());
@@ -302,12 +350,7 @@ impl Connection {
 
     /// The host's checks before the module runs: the connection's rate, the event's guard,
     /// schema and rate.
-    fn admit(
-        &self,
-        module: &LoadedModule,
-        event: &str,
-        data: &serde_json::Value,
-    ) -> Result<(), Refusal> {
+    fn admit(&self, module: &LoadedModule, event: &str, data: &str) -> Result<(), Refusal> {
         let limited = |what: String| Refusal {
             code: "rate_limited",
             message: format!("{what}; slow down"),
@@ -316,7 +359,11 @@ impl Connection {
         if !limits.all.take() {
             return Err(limited("too many messages on this connection".into()));
         }
-        module.ws_rules.check(event, data, &self.claims)?;
+        if module.ws_rules.declares(event) {
+            // Already checked to be JSON when the frame was read.
+            let data = serde_json::from_str(data).unwrap_or_default();
+            module.ws_rules.check(event, &data, &self.claims)?;
+        }
         if let Some(rate) = module.ws_rules.rate(event) {
             let bucket = limits
                 .per_event
@@ -332,12 +379,12 @@ impl Connection {
         Ok(())
     }
 
-    async fn close(&self) {
+    async fn close(&self, why: &str) {
         self.runtime
             .ws_hub()
             .unregister(self.namespace(), &self.guest.socket_id);
         self.kill.close(1000, "");
-        tracing::info!(namespace = %self.namespace(), socket_id = %self.guest.socket_id, "socket closed");
+        tracing::info!(namespace = %self.namespace(), socket_id = %self.guest.socket_id, why, "socket closed");
         let Some(module) = self
             .registry
             .snapshot()

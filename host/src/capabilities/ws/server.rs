@@ -134,28 +134,41 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write(sink, rx, connection.kill.clone(), config.ping_secs));
     let idle = Duration::from_secs(config.idle_secs.max(1));
+    // One timer for the socket's life, moved on only when it fires: re-arming a timer per
+    // frame costs more than the frame on a busy socket.
+    let mut last_frame = tokio::time::Instant::now();
+    let deadline = tokio::time::sleep(idle);
+    tokio::pin!(deadline);
     let why = loop {
-        match tokio::time::timeout(idle, stream.next()).await {
-            Err(_) => {
-                connection.kill.close(1001, "idle for too long");
-                break "idle";
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = &mut deadline => {
+                if last_frame.elapsed() >= idle {
+                    connection.kill.close(1001, "idle for too long");
+                    break "idle";
+                }
+                deadline.as_mut().reset(last_frame + idle);
+                continue;
             }
-            Ok(Some(Err(error))) => {
+        };
+        last_frame = tokio::time::Instant::now();
+        match message {
+            Some(Err(error)) => {
                 let Some((code, reason)) = refusal(error) else {
                     break "connection lost";
                 };
                 connection.kill.close(code, reason);
                 break reason;
             }
-            Ok(None) => break "connection lost",
-            Ok(Some(Ok(Message::Close(_)))) => break "closed by the client",
-            Ok(Some(Ok(Message::Text(text)))) => connection.handle(text.as_str()).await,
-            Ok(Some(Ok(Message::Binary(_)))) => connection.error(
+            None => break "connection lost",
+            Some(Ok(Message::Close(_))) => break "closed by the client",
+            Some(Ok(Message::Text(text))) => connection.handle(text.as_str()).await,
+            Some(Ok(Message::Binary(_))) => connection.error(
                 "bad_frame",
                 "binary frames are not supported; send JSON text frames",
                 None,
             ),
-            Ok(Some(Ok(_))) => {} // ping and pong keep the socket alive
+            Some(Ok(_)) => {} // ping and pong keep the socket alive
         }
     };
     connection.close(why).await;

@@ -22,7 +22,7 @@ const CONNECTIONS: usize = 10_000;
 const BROADCAST_ROUNDS: usize = 5;
 const ECHO_CLIENTS: usize = 32;
 const ECHOES_PER_CLIENT: usize = 1_000;
-const ECHO_ROUNDS: usize = 3;
+const ECHO_ROUNDS: usize = 5;
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

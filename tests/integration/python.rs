@@ -1,6 +1,11 @@
 //! A Python module (componentize-py) through the same host.
 
-use crate::harness::Host;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::{Host, HostOptions};
+use crate::ws::{connect_to, user};
 
 #[test]
 fn the_python_hello_module_answers_its_public_contract() {
@@ -78,4 +83,56 @@ fn a_python_module_uses_the_orm_through_the_python_sdk() {
         r#"[{"title": "A"}, {"title": "B"}]"#,
     );
     assert_eq!(reply.json()["count"], 3, "{}", reply.body);
+}
+
+#[test]
+fn a_python_module_serves_websockets_events_and_jobs() {
+    let host = Host::with_options(
+        &[("service-py", "service-py")],
+        HostOptions {
+            config: Some("[ws]\njwt-secret = \"dev-secret\"\n".into()),
+            ..HostOptions::default()
+        },
+    );
+    assert_eq!(
+        connect_to(&host, "/py", Some(&user("mallory"))).err(),
+        Some(403),
+        "on_connect refused her"
+    );
+    let mut ada = connect_to(&host, "/py", Some(&user("ada"))).unwrap();
+    let mut bob = connect_to(&host, "/py", Some(&user("bob"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
+    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
+    bob.send("join", json!({"room": "lobby"}));
+    bob.expect("joined");
+    assert_eq!(
+        ada.expect("presence")["data"]["users"],
+        json!(["ada", "bob"])
+    );
+    bob.send("say", json!({"room": "lobby", "text": "hi"}));
+    assert_eq!(
+        ada.expect("said")["data"],
+        json!({"room": "lobby", "text": "hi", "user": "bob"})
+    );
+    ada.send_raw(r#"{"event": "echo", "data": [1, 2], "id": "m1"}"#);
+    let echo = ada.expect("echo");
+    assert_eq!((&echo["data"], &echo["id"]), (&json!([1, 2]), &json!("m1")));
+    ada.send("nope", json!(null));
+    let error = ada.expect("error");
+    assert_eq!(error["data"]["code"], "invalid", "{error}");
+    assert_eq!(
+        host.get("/service-py/ping").body,
+        "pong",
+        "the same module serves HTTP"
+    );
+    // `say` emitted an event; its handler dispatched a job; both logged what was said.
+    for expected in [
+        "heard hi on service-py.said.v1",
+        "job py-echo attempt 1: hi",
+    ] {
+        host.wait_for_log(Duration::from_secs(10), |line| {
+            crate::harness::message(line).contains(expected)
+        });
+    }
 }

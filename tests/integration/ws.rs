@@ -40,13 +40,18 @@ pub fn user(name: &str) -> String {
     token("dev-secret", json!({"sub": name}))
 }
 
-struct Client {
+pub struct Client {
     socket: WebSocket<MaybeTlsStream<TcpStream>>,
 }
 
 /// Opens `ws://host/chat?token=…`; the HTTP status when the handshake is refused.
 fn connect(host: &Host, token: Option<&str>) -> Result<Client, u16> {
-    let mut url = format!("{}/chat", host.base.replacen("http", "ws", 1));
+    connect_to(host, "/chat", token)
+}
+
+/// Opens `ws://host{namespace}?token=…`; the HTTP status when the handshake is refused.
+pub fn connect_to(host: &Host, namespace: &str, token: Option<&str>) -> Result<Client, u16> {
+    let mut url = format!("{}{namespace}", host.base.replacen("http", "ws", 1));
     if let Some(t) = token {
         url.push_str(&format!("?token={t}"));
     }
@@ -65,17 +70,17 @@ fn connect(host: &Host, token: Option<&str>) -> Result<Client, u16> {
 }
 
 impl Client {
-    fn send(&mut self, event: &str, data: Value) {
+    pub fn send(&mut self, event: &str, data: Value) {
         let frame = json!({"event": event, "data": data}).to_string();
         self.socket.send(Message::text(frame)).unwrap();
     }
 
-    fn send_raw(&mut self, text: &str) {
+    pub fn send_raw(&mut self, text: &str) {
         self.socket.send(Message::text(text.to_string())).unwrap();
     }
 
     /// The next frame whose event is `event`, skipping others, within 5 s.
-    fn expect(&mut self, event: &str) -> Value {
+    pub fn expect(&mut self, event: &str) -> Value {
         let start = Instant::now();
         loop {
             assert!(

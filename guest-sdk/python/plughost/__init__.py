@@ -12,9 +12,14 @@ The bindings (`wit_world`) are generated from the platform's WIT by componentize
         return Response.text(f"Hello, {request.param('name')}!")
 
     HttpHandler = router.handler()
+
+WebSocket namespaces: `plughost.ws` (`WsHandler = sockets.handler()`).
 """
 
 from .http import Request, Response, Router, HttpError
-from . import config, events, log, orm, queue
+from . import config, events, log, orm, queue, ws
 
-__all__ = ["Request", "Response", "Router", "HttpError", "config", "events", "log", "orm", "queue"]
+# The platform's error, for any handler (HTTP, WebSocket, events, jobs).
+Error = HttpError
+
+__all__ = ["Request", "Response", "Router", "Error", "HttpError", "config", "events", "log", "orm", "queue", "ws"]

@@ -45,10 +45,28 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
         "plughost/orm.py",
         include_str!("../../../guest-sdk/python/plughost/orm.py"),
     ),
+    (
+        "plughost/ws.py",
+        include_str!("../../../guest-sdk/python/plughost/ws.py"),
+    ),
+    (
+        "plughost/_defaults.py",
+        include_str!("../../../guest-sdk/python/plughost/_defaults.py"),
+    ),
+    (
+        PYTHON_ENTRY_FILE,
+        include_str!("../../../guest-sdk/python/plughost_component.py"),
+    ),
 ];
 
-/// The world every module targets.
-pub const WORLD: &str = "plughost:platform/module@0.1.0";
+/// The module componentize-py builds: the module's `app` plus defaults for the handlers it
+/// does not define.
+pub const PYTHON_ENTRY: &str = "plughost_component";
+const PYTHON_ENTRY_FILE: &str = "plughost_component.py";
+
+/// The world Python modules are built for: every handler export (HTTP, events, jobs,
+/// WebSockets); the host calls only those the manifest declares.
+pub const PYTHON_WORLD: &str = "plughost:platform/service@0.1.0";
 
 /// Writes `files` under `dir`.
 pub fn write_all(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
@@ -84,9 +102,16 @@ mod tests {
         assert_eq!(wit, files_in(&root.join("wit"), ".wit"));
         let mut py: Vec<String> = super::PYTHON_SDK
             .iter()
-            .map(|(n, _)| n.trim_start_matches("plughost/").to_string())
+            .map(|(n, _)| n.to_string())
             .collect();
         py.sort();
-        assert_eq!(py, files_in(&root.join("guest-sdk/python/plughost"), ".py"));
+        let python = root.join("guest-sdk/python");
+        let mut on_disk: Vec<String> = files_in(&python.join("plughost"), ".py")
+            .into_iter()
+            .map(|n| format!("plughost/{n}"))
+            .chain(files_in(&python, ".py"))
+            .collect();
+        on_disk.sort();
+        assert_eq!(py, on_disk);
     }
 }

@@ -145,7 +145,7 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
             () = &mut deadline => {
                 if last_frame.elapsed() >= idle {
                     connection.kill.close(1001, "idle for too long");
-                    break "idle";
+                    break Ending::Idle;
                 }
                 deadline.as_mut().reset(last_frame + idle);
                 continue;
@@ -155,13 +155,13 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
         match message {
             Some(Err(error)) => {
                 let Some((code, reason)) = refusal(error) else {
-                    break "connection lost";
+                    break Ending::Lost;
                 };
                 connection.kill.close(code, reason);
-                break reason;
+                break Ending::Refused(reason);
             }
-            None => break "connection lost",
-            Some(Ok(Message::Close(_))) => break "closed by the client",
+            None => break Ending::Lost,
+            Some(Ok(Message::Close(_))) => break Ending::ClientClosed,
             Some(Ok(Message::Text(text))) => connection.handle(text.as_str()).await,
             Some(Ok(Message::Binary(_))) => connection.error(
                 "bad_frame",
@@ -171,9 +171,9 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
             Some(Ok(_)) => {} // ping and pong keep the socket alive
         }
     };
-    connection.close(why).await;
+    connection.close(why.describe()).await;
     let _ = writer.await;
-    if matches!(why, "closed by the client" | "connection lost") {
+    if !why.host_started() {
         return;
     }
     // The host started the closing handshake: keep the connection until the client answers
@@ -188,6 +188,35 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
         std::future::pending::<()>().await
     })
     .await;
+}
+
+/// Why a socket stopped being read.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// The client sent its close frame.
+    ClientClosed,
+    /// The connection went away without one.
+    Lost,
+    /// Nothing came for `idle-secs`.
+    Idle,
+    /// The protocol refused a frame (too big, malformed, not UTF-8).
+    Refused(&'static str),
+}
+
+impl Ending {
+    fn describe(self) -> &'static str {
+        match self {
+            Ending::ClientClosed => "closed by the client",
+            Ending::Lost => "connection lost",
+            Ending::Idle => "idle",
+            Ending::Refused(reason) => reason,
+        }
+    }
+
+    /// Whether the host sent the first close frame, and so waits for the client's answer.
+    fn host_started(self) -> bool {
+        matches!(self, Ending::Idle | Ending::Refused(_))
+    }
 }
 
 /// How long the host waits for a client to answer the close it started.

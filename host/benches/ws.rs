@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -153,19 +154,20 @@ async fn broadcast(name: &str, clients: &mut Vec<Client>) -> anyhow::Result<()> 
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(BROADCAST_ROUNDS);
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
     let mut sender = clients.pop().expect("clients");
+    let arrivals = Arc::new(Arrivals::new(clients.len()));
     let readers: Vec<_> = clients
         .drain(..)
-        .map(|mut client| {
-            let tx = tx.clone();
+        .enumerate()
+        .map(|(slot, mut client)| {
+            let arrivals = arrivals.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = client.next().await {
                     let Ok(text) = message.to_text() else {
                         continue;
                     };
                     if let Some(round) = round_of(text) {
-                        let _ = tx.send((round, Instant::now()));
+                        arrivals.record(slot, round);
                     }
                 }
             })
@@ -178,16 +180,11 @@ async fn broadcast(name: &str, clients: &mut Vec<Client>) -> anyhow::Result<()> 
     let mut worst = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let frame = format!(r#"{{"event":"broadcast","data":{{"round":{round}}}}}"#);
-        let sent = Instant::now();
+        let sent = arrivals.start(round);
         sender.send(Message::text(frame)).await?;
-        let mut this_round = Vec::with_capacity(total);
-        while this_round.len() < total {
-            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some((r, at))) if r == round => this_round.push(at - sent),
-                Ok(Some(_)) => {}
-                _ => break,
-            }
-        }
+        let complete = tokio::time::timeout(Duration::from_secs(30), arrivals.all.notified());
+        let _ = complete.await;
+        let mut this_round = arrivals.latencies(sent);
         anyhow::ensure!(
             this_round.len() == total,
             "round {round}: only {} of {total} clients got the broadcast",
@@ -209,6 +206,62 @@ async fn broadcast(name: &str, clients: &mut Vec<Client>) -> anyhow::Result<()> 
         worst.join(" ")
     );
     Ok(())
+}
+
+/// Arrival times of the current round, one slot per client: a reader stores its time and
+/// counts itself without waking anyone, and only the last one wakes the timer task, so the
+/// measuring costs the shared cores as little as possible.
+struct Arrivals {
+    base: Instant,
+    round: AtomicUsize,
+    /// Nanoseconds since `base`; 0 = not arrived this round.
+    at: Vec<AtomicU64>,
+    arrived: AtomicUsize,
+    all: tokio::sync::Notify,
+}
+
+impl Arrivals {
+    fn new(clients: usize) -> Arrivals {
+        Arrivals {
+            base: Instant::now(),
+            round: AtomicUsize::new(usize::MAX),
+            at: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+            arrived: AtomicUsize::new(0),
+            all: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Clears the slots for `round`; returns the send time.
+    fn start(&self, round: usize) -> Instant {
+        for slot in &self.at {
+            slot.store(0, Ordering::Relaxed);
+        }
+        self.arrived.store(0, Ordering::SeqCst);
+        self.round.store(round, Ordering::SeqCst);
+        Instant::now()
+    }
+
+    fn record(&self, slot: usize, round: usize) {
+        if round != self.round.load(Ordering::SeqCst) {
+            return;
+        }
+        let nanos = self.base.elapsed().as_nanos() as u64;
+        self.at[slot].store(nanos.max(1), Ordering::Relaxed);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.at.len() {
+            self.all.notify_one();
+        }
+    }
+
+    /// Each arrived client's delay after `sent`.
+    fn latencies(&self, sent: Instant) -> Vec<Duration> {
+        let sent = sent.duration_since(self.base).as_nanos() as u64;
+        self.at
+            .iter()
+            .map(|slot| slot.load(Ordering::Relaxed))
+            .filter(|&at| at != 0)
+            .map(|at| Duration::from_nanos(at.saturating_sub(sent)))
+            .collect()
+    }
 }
 
 /// The round number in a broadcast frame `{"event":"broadcast","data":{"round":N}}`, found

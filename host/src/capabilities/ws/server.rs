@@ -141,6 +141,7 @@ async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame
     tokio::pin!(deadline);
     let why = loop {
         let message = tokio::select! {
+            biased;
             message = stream.next() => message,
             () = &mut deadline => {
                 if last_frame.elapsed() >= idle {
@@ -246,7 +247,9 @@ async fn write(
     let killed = kill.wait();
     tokio::pin!(killed);
     loop {
+        // Frames first: a ready frame is taken without polling the close and ping timers.
         tokio::select! {
+            biased;
             frame = rx.recv() => {
                 // None: the hub let go of the socket, which is closing.
                 let Some(frame) = frame else { break };

@@ -66,12 +66,26 @@ fn an_unknown_prefix_or_route_is_404_and_a_wrong_method_is_405() {
     );
     let reply = host.request("DELETE", "/hello-rust/Ada", &[], Vec::new());
     assert_eq!(reply.status, 405);
-    assert_eq!(reply.header("allow"), Some("GET"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     assert!(
         reply.json()["error"]["message"]
             .as_str()
             .unwrap()
             .contains("GET")
+    );
+}
+
+#[test]
+fn head_on_a_get_route_answers_the_headers_without_the_body() {
+    let host = probe();
+    let get = host.get("/hello-rust/Ada");
+    let head = host.request("HEAD", "/hello-rust/Ada", &[], Vec::new());
+    assert_eq!(head.status, 200);
+    assert_eq!(head.body, "");
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str())
     );
 }
 

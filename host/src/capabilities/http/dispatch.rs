@@ -78,8 +78,12 @@ async fn serve(
         .routes
         .as_ref()
         .expect("only modules with routes are mounted");
-    let (pattern, params) = match routes.find(method, rest) {
-        RouteMatch::Found { pattern, params } => (pattern, params),
+    let (method, pattern, params) = match routes.find(method, rest) {
+        RouteMatch::Found {
+            method,
+            pattern,
+            params,
+        } => (method, pattern, params),
         RouteMatch::MethodNotAllowed(allowed) => {
             let message = format!(
                 "{method} is not allowed on {path}; allowed: {}",
@@ -103,7 +107,7 @@ async fn serve(
     };
     let body = read_body(&parts, body, state.body_limit).await?;
     let guest_request = GuestRequest {
-        method: method.to_string(),
+        method,
         path: path.to_string(),
         route: pattern,
         params,

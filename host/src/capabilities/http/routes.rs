@@ -16,6 +16,9 @@ pub struct ModuleRoutes {
 pub enum RouteMatch {
     /// A declared route: its pattern as written, and the values of its parameters.
     Found {
+        /// The method the module sees: the request's, except GET for a HEAD that a GET
+        /// route answers (the server then sends the headers without the body).
+        method: String,
         /// The route pattern as declared.
         pattern: String,
         /// `{param}` values.
@@ -65,12 +68,15 @@ impl ModuleRoutes {
         let Ok(matched) = self.matcher.at(path) else {
             return RouteMatch::NoRoute;
         };
-        let pattern = matched
-            .value
-            .get(method)
-            .or_else(|| matched.value.get("ANY"));
+        let methods = &matched.value;
+        let (method, pattern) = match methods.get(method) {
+            Some(pattern) => (method, Some(pattern)),
+            None if method == "HEAD" && methods.contains_key("GET") => ("GET", methods.get("GET")),
+            None => (method, methods.get("ANY")),
+        };
         match pattern {
             Some(pattern) => RouteMatch::Found {
+                method: method.to_string(),
                 pattern: pattern.clone(),
                 params: matched
                     .params
@@ -78,9 +84,19 @@ impl ModuleRoutes {
                     .map(|(k, v)| (k.to_string(), decode(v)))
                     .collect(),
             },
-            None => RouteMatch::MethodNotAllowed(matched.value.keys().cloned().collect()),
+            None => RouteMatch::MethodNotAllowed(allowed(methods)),
         }
     }
+}
+
+/// The methods a path accepts, sorted; HEAD wherever GET is.
+fn allowed(methods: &BTreeMap<String, String>) -> Vec<String> {
+    let mut allowed: Vec<String> = methods.keys().cloned().collect();
+    if methods.contains_key("GET") && !methods.contains_key("HEAD") {
+        allowed.push("HEAD".into());
+        allowed.sort();
+    }
+    allowed
 }
 
 /// Percent-decodes a path segment (`Grace%20Hopper` → `Grace Hopper`).
@@ -117,6 +133,7 @@ mod tests {
         assert_eq!(
             r.find("GET", "/Ada"),
             RouteMatch::Found {
+                method: "GET".into(),
                 pattern: "/{name}".into(),
                 params: vec![("name".into(), "Ada".into())]
             }
@@ -124,6 +141,7 @@ mod tests {
         assert_eq!(
             r.find("GET", "/files/a/b.txt"),
             RouteMatch::Found {
+                method: "GET".into(),
                 pattern: "/files/{*rest}".into(),
                 params: vec![("rest".into(), "a/b.txt".into())]
             }
@@ -144,7 +162,20 @@ mod tests {
         let r = routes(&[("GET", "/{id}"), ("DELETE", "/{id}")]);
         assert_eq!(
             r.find("POST", "/1"),
-            RouteMatch::MethodNotAllowed(vec!["DELETE".into(), "GET".into()])
+            RouteMatch::MethodNotAllowed(vec!["DELETE".into(), "GET".into(), "HEAD".into()])
+        );
+    }
+
+    #[test]
+    fn a_get_route_answers_head_as_get() {
+        let r = routes(&[("GET", "/{id}"), ("POST", "/")]);
+        let RouteMatch::Found { method, .. } = r.find("HEAD", "/1") else {
+            panic!("HEAD did not match the GET route")
+        };
+        assert_eq!(method, "GET");
+        assert_eq!(
+            r.find("HEAD", "/"),
+            RouteMatch::MethodNotAllowed(vec!["POST".into()])
         );
     }
 

@@ -27,7 +27,7 @@ from wit_world import exports
 from wit_world.imports import event_types
 from wit_world.imports import events as _events
 
-from .http import HttpError
+from .http import HttpError, call_handler
 
 
 def emit(topic: str, payload: Any) -> str:
@@ -67,10 +67,7 @@ class Subscriptions:
             def on_event(self, event: event_types.Event) -> None:
                 for pattern, handler in subscriptions._handlers:
                     if fnmatchcase(event.topic, pattern):
-                        try:
-                            return handler(Event(event))
-                        except HttpError as error:
-                            raise error.to_wit()
+                        return call_handler(lambda: handler(Event(event)))
                 raise HttpError("invalid", f"no handler for topic '{event.topic}'").to_wit()
 
         return EventHandler

@@ -1,11 +1,14 @@
 """HTTP helpers and the router that binds the routes declared in plugin.toml to handlers."""
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qsl
 
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import http_types, types
+
+
+T = TypeVar("T")
 
 
 class HttpError(Exception):
@@ -30,6 +33,14 @@ class HttpError(Exception):
 
     def to_wit(self) -> Err:
         return Err(self._KINDS[self.kind](self.message))
+
+
+def call_handler(call: Callable[[], T]) -> T:
+    """Runs a module's handler; a raised plughost.Error becomes the WIT error the host expects."""
+    try:
+        return call()
+    except HttpError as error:
+        raise error.to_wit()
 
 
 class Request:
@@ -116,10 +127,7 @@ class Router:
     def dispatch(self, raw: http_types.Request) -> http_types.Response:
         for method, pattern, handler in self._routes:
             if pattern == raw.route and method in (raw.method, "ANY"):
-                try:
-                    return handler(Request(raw)).to_wit()
-                except HttpError as error:
-                    raise error.to_wit()
+                return call_handler(lambda: handler(Request(raw)).to_wit())
         raise HttpError(
             "not-found", f"the module has no handler for {raw.method} {raw.route}; bind it with @router"
         ).to_wit()

@@ -25,7 +25,7 @@ from wit_world import exports
 from wit_world.imports import job_types
 from wit_world.imports import queue as _queue
 
-from .http import HttpError
+from .http import HttpError, call_handler
 
 
 def dispatch(queue: str, payload: Any, delay_ms: int = 0, max_attempts: Optional[int] = None) -> str:
@@ -69,9 +69,6 @@ class Jobs:
                 handler = jobs._handlers.get(job.queue)
                 if handler is None:
                     raise HttpError("invalid", f"no handler for queue '{job.queue}'").to_wit()
-                try:
-                    handler(Job(job))
-                except HttpError as error:
-                    raise error.to_wit()
+                call_handler(lambda: handler(Job(job)))
 
         return JobHandler

@@ -24,7 +24,7 @@ from wit_world import exports
 from wit_world.imports import ws as _ws
 from wit_world.imports import ws_types
 
-from .http import HttpError
+from .http import HttpError, call_handler
 
 
 class Connection:
@@ -96,9 +96,7 @@ class Sockets:
 
 def _guarded(call: Callable[[], None]) -> None:
     try:
-        call()
-    except HttpError as error:
-        raise error.to_wit()
+        call_handler(call)
     except ValueError as error:
         raise HttpError("invalid", str(error)).to_wit()
 

@@ -253,14 +253,16 @@ async fn write(
             frame = rx.recv() => {
                 // None: the hub let go of the socket, which is closing.
                 let Some(frame) = frame else { break };
+                // An error here may be the client's close arriving first: the close below
+                // still flushes tungstenite's reply to it.
                 if sink.send(Message::Text(frame)).await.is_err() {
-                    return;
+                    break;
                 }
             }
             () = &mut killed => break,
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
+                    break;
                 }
             }
         }

@@ -93,6 +93,7 @@ impl OrmFixture {
             )
             .replace("prefix = \"/orm\"", &format!("prefix = \"{prefix}\""));
         std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+        crate::harness::assign_folders_by_manifest(&self.config(), &self.plugins());
         dir
     }
 

@@ -40,7 +40,10 @@ fn a_key_the_module_did_not_request_is_denied_naming_the_capability() {
 #[test]
 fn a_tenant_bounds_what_its_modules_are_granted() {
     let options = HostOptions {
-        config: Some("[tenants.default.allow]\nconfig = [\"public.*\"]\n".into()),
+        config: Some(
+            "[tenants.default]\nmodules = [\"*\"]\n[tenants.default.allow]\nconfig = [\"public.*\"]\n"
+                .into(),
+        ),
         ..Default::default()
     };
     let host = Host::with_options(&[("probe", "probe")], options);
@@ -62,7 +65,7 @@ fn a_tenant_bounds_what_its_modules_are_granted() {
 #[test]
 fn a_tenant_without_the_capability_denies_every_call_and_the_load_warns() {
     let options = HostOptions {
-        config: Some("[tenants.default]\n".into()),
+        config: Some("[tenants.default]\nmodules = [\"probe\"]\n".into()),
         ..Default::default()
     };
     let host = Host::with_options(&[("probe", "probe")], options);
@@ -80,9 +83,9 @@ fn a_tenant_without_the_capability_denies_every_call_and_the_load_warns() {
 }
 
 #[test]
-fn a_module_of_an_undefined_tenant_is_refused_with_what_to_do() {
+fn a_folder_no_tenant_claims_is_refused_with_what_to_do() {
     let options = HostOptions {
-        config: Some("[tenants.acme]\n".into()),
+        config: Some("[tenants.acme]\nmodules = [\"shop-*\"]\n".into()),
         ..Default::default()
     };
     let host = Host::with_options(&[("probe", "probe")], options);
@@ -90,8 +93,36 @@ fn a_module_of_an_undefined_tenant_is_refused_with_what_to_do() {
     assert_eq!(status["state"], "failed");
     let error = status["last_error"].as_str().unwrap();
     assert!(
-        error.contains("tenant 'default' is not defined") && error.contains("[tenants.default]"),
+        error.contains("no tenant claims the plugin folder 'probe'")
+            && error.contains("modules = [\"probe\"]"),
         "{error}"
     );
     assert_eq!(host.get("/probe/hello/x").status, 404);
+}
+
+#[test]
+fn host_toml_assigns_folders_to_tenants_by_glob_and_a_manifest_tenant_must_agree() {
+    let options = HostOptions {
+        config: Some(
+            "[tenants.acme]\nmodules = [\"pro*\"]\n[tenants.acme.allow]\nconfig = true\n\
+             [tenants.other]\nmodules = [\"hello-*\"]\n"
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let host = Host::with_options(&[("probe", "probe"), ("hello-rust", "hello-rust")], options);
+    assert_eq!(host.status_of("probe")["serving"]["tenant"], "acme");
+    assert_eq!(host.status_of("hello-rust")["serving"]["tenant"], "other");
+    assert_eq!(host.get("/probe/config/greeting").status, 200);
+    let manifest = host.plugins.join("probe/plugin.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    crate::harness::write_atomic(
+        &manifest,
+        text.replace("version = \"0.1.0\"", "version = \"0.1.0\"\ntenant = \"acme\"\n# agrees")
+            .as_bytes(),
+    );
+    host.wait_for_log(std::time::Duration::from_secs(10), |l| {
+        crate::harness::message(l).contains("swapped in")
+    });
+    assert!(host.status_of("probe")["last_error"].is_null());
 }

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The admin token every test host is started with (`PLUGHOST_ADMIN_TOKEN`); the
+/// harness sends it on `/_admin` requests.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 /// The host binary under test.
 pub const HOST: &str = env!("CARGO_BIN_EXE_host");
 
@@ -104,6 +108,8 @@ pub struct Host {
 pub struct HostOptions {
     pub config: Option<String>,
     pub cache_dir: PathBuf,
+    /// Given to the host as PLUGHOST_ADMIN_TOKEN.
+    pub admin_token: Option<String>,
 }
 
 impl Default for HostOptions {
@@ -111,6 +117,7 @@ impl Default for HostOptions {
         HostOptions {
             config: None,
             cache_dir: repo().join("target/test-cache"),
+            admin_token: Some(ADMIN_TOKEN.into()),
         }
     }
 }
@@ -134,13 +141,31 @@ impl Host {
             std::fs::write(&path, text).unwrap();
             path
         });
-        let mut host = Host::start(&plugins, config.as_deref(), &options.cache_dir);
+        let mut host = Host::launch(
+            &plugins,
+            config.as_deref(),
+            &options.cache_dir,
+            options.admin_token.as_deref(),
+        );
         host._dir = Some(dir);
         host
     }
 
     /// Starts `host run` on a free port and waits until it listens.
     pub fn start(plugins: &Path, config: Option<&Path>, cache_dir: &Path) -> Host {
+        Host::launch(plugins, config, cache_dir, Some(ADMIN_TOKEN))
+    }
+
+    /// Same, with the admin token to give it (none: the admin API is not served).
+    pub fn launch(
+        plugins: &Path,
+        config: Option<&Path>,
+        cache_dir: &Path,
+        admin_token: Option<&str>,
+    ) -> Host {
+        if let Some(config) = config {
+            assign_folders_by_manifest(config, plugins);
+        }
         let mut cmd = Command::new(HOST);
         cmd.args([
             "run",
@@ -158,6 +183,10 @@ impl Host {
         .stderr(Stdio::piped());
         if let Some(config) = config {
             cmd.arg("--config").arg(config);
+        }
+        cmd.env_remove("PLUGHOST_ADMIN_TOKEN");
+        if let Some(token) = admin_token {
+            cmd.env("PLUGHOST_ADMIN_TOKEN", token);
         }
         let mut child = cmd.spawn().expect("spawn host");
         let logs = Arc::new(Mutex::new(Vec::new()));
@@ -224,8 +253,27 @@ impl Host {
             .unwrap_or_else(|e| panic!("{method} {path} failed: {e}"))
     }
 
-    /// Any request, transport errors returned.
+    /// Any request, transport errors returned. `/_admin` requests carry the admin token
+    /// unless they name an `authorization` of their own.
     pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Reply, ureq::Error> {
+        let bearer = format!("Bearer {ADMIN_TOKEN}");
+        let mut headers = headers.to_vec();
+        if path.starts_with("/_admin")
+            && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("authorization", &bearer));
+        }
+        self.send(method, path, &headers, body)
+    }
+
+    /// A request exactly as given, as a stranger would send it (no admin token added).
+    pub fn send(
         &self,
         method: &str,
         path: &str,
@@ -284,6 +332,11 @@ impl Host {
             .iter()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Raw log text so far.
@@ -360,6 +413,60 @@ impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Plays the operator for fixtures whose manifests name a tenant: adds each such folder
+/// to `modules` of that tenant in host.toml, unless some tenant's globs claim it already.
+/// (The host itself never takes a tenant from a manifest.)
+pub fn assign_folders_by_manifest(config: &Path, plugins: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let mut table: toml::Table = toml::from_str(&text).unwrap();
+    let Some(tenants) = table.get_mut("tenants").and_then(|t| t.as_table_mut()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(plugins) else {
+        return;
+    };
+    let mut changed = false;
+    for entry in entries.filter_map(Result::ok) {
+        let folder = entry.file_name().to_string_lossy().into_owned();
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("plugin.toml")) else {
+            continue;
+        };
+        let Ok(manifest) = toml::from_str::<toml::Table>(&manifest) else {
+            continue;
+        };
+        let Some(tenant) = manifest.get("tenant").and_then(|t| t.as_str()) else {
+            continue;
+        };
+        let claimed = tenants.values().any(|t| {
+            t.get("modules").and_then(|m| m.as_array()).is_some_and(|globs| {
+                globs
+                    .iter()
+                    .filter_map(|g| g.as_str())
+                    .any(|g| plughost::config::scope::glob_matches(g, &folder))
+            })
+        });
+        if claimed {
+            continue;
+        }
+        let Some(section) = tenants
+            .get_mut(tenant)
+            .and_then(|t| t.as_table_mut())
+        else {
+            continue;
+        };
+        let modules = section
+            .entry("modules")
+            .or_insert_with(|| toml::Value::Array(Vec::new()));
+        if let Some(list) = modules.as_array_mut() {
+            list.push(toml::Value::String(folder));
+            changed = true;
+        }
+    }
+    if changed {
+        std::fs::write(config, toml::to_string(&table).unwrap()).unwrap();
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod events;
 mod grants;
+mod hostile;
 mod hot_swap;
 mod http;
 mod limits;

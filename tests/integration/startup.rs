@@ -60,8 +60,8 @@ fn broken_modules_are_reported_at_startup_and_the_others_still_load() {
 fn a_restart_loads_compiled_code_from_the_cache_instead_of_recompiling() {
     let cache = tempfile::tempdir().unwrap();
     let options = || HostOptions {
-        config: None,
         cache_dir: cache.path().to_path_buf(),
+        ..HostOptions::default()
     };
     let first = Host::with_options(&[("hello-rust", "hello-rust")], options());
     assert_eq!(first.get("/hello-rust/Ada").status, 200);

@@ -75,7 +75,7 @@ fn module_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
     let mut findings = Findings::default();
-    let files = match loader::read_files(dir) {
+    let files = match loader::read_files(dir, config) {
         Ok(files) => files,
         Err(e) => {
             findings.errors.push(e.to_string());

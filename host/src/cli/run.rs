@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use tokio::net::TcpListener;
 
-use crate::capabilities::http::{HttpState, serve};
+use crate::capabilities::http::{HttpState, serve, serve_admin};
 use crate::config::HostConfig;
 use crate::runtime::{ModuleRegistry, Runtime, watcher};
 
@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// Where compiled code is cached (overrides host.toml).
     #[arg(long, env = "PLUGHOST_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The admin API's bearer token (overrides host.toml's [admin] token); keeps the
+    /// secret out of files.
+    #[arg(long, env = "PLUGHOST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -48,6 +52,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = args.cache_dir {
         config.server.cache_dir = Some(dir);
+    }
+    if let Some(token) = args.admin_token {
+        config.set_admin_token(token).map_err(anyhow::Error::msg)?;
     }
     if !args.plugins.is_dir() {
         bail!(
@@ -129,12 +136,24 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
         runtime,
         body_limit,
     });
+    let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
+    if let Some(admin_listen) = state.runtime.config().admin.listen {
+        let admin_listener = TcpListener::bind(admin_listen).await.with_context(|| {
+            format!("cannot listen on {admin_listen} for the admin API ([admin] listen in host.toml)")
+        })?;
+        tracing::info!("admin API on http://{}", admin_listener.local_addr()?);
+        let mut stopped = admin_stopped.clone();
+        tokio::spawn(serve_admin(admin_listener, state.clone(), async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+    }
     let hub = state.runtime.ws_hub().clone();
     let stopping = async move {
         shutdown_signal().await;
         // Upgraded sockets are not HTTP requests the server waits for: tell their clients
         // the server is going away, so they reconnect elsewhere rather than see a reset.
         hub.close_all(1001, "the server is shutting down");
+        let _ = admin_stop.send(true);
     };
     serve(listener, state.clone(), stopping)
         .await

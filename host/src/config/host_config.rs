@@ -40,6 +40,23 @@ pub struct HostConfig {
     /// WebSocket authentication and limits.
     #[serde(default)]
     pub ws: crate::capabilities::ws::WsConfig,
+    /// Who may use the admin API, and where it is served.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Set when no tenant was declared and the implicit `default` tenant holds every folder.
+    #[serde(skip)]
+    implicit_tenant: bool,
+}
+
+/// The admin API (`/_admin/*`): without a token it is not served on the public listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AdminConfig {
+    /// Bearer token the admin API requires (`Authorization: Bearer TOKEN`).
+    pub token: Option<String>,
+    /// A second listener for the admin API alone, e.g. `127.0.0.1:9090`; it must be a
+    /// loopback address unless a token is set.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Where the backplane is; without one, events stay on this host.
@@ -122,14 +139,30 @@ pub struct EventsConfig {
     /// Events kept per topic for the admin API.
     #[serde(default = "default_history")]
     pub history: usize,
+    /// Bytes of payload the history holds in all, across topics and tenants; the oldest
+    /// events are forgotten first.
+    #[serde(default = "default_history_bytes")]
+    pub history_bytes: usize,
+    /// Topics the history remembers in all; beyond, the least recently used is forgotten.
+    #[serde(default = "default_history_topics")]
+    pub history_topics: usize,
 }
 
 impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
             history: default_history(),
+            history_bytes: default_history_bytes(),
+            history_topics: default_history_topics(),
         }
     }
+}
+
+fn default_history_bytes() -> usize {
+    16 << 20
+}
+fn default_history_topics() -> usize {
+    10_000
 }
 
 fn default_history() -> usize {
@@ -178,15 +211,79 @@ pub struct LimitsConfig {
     /// Most instances alive at once across all modules (the pool's size).
     #[serde(default = "default_max_instances")]
     pub max_instances: u32,
+    /// Jobs one invocation may dispatch.
+    #[serde(default = "default_jobs_per_invocation")]
+    pub jobs_per_invocation: usize,
+    /// Events one invocation may emit.
+    #[serde(default = "default_events_per_invocation")]
+    pub events_per_invocation: usize,
+    /// Bytes of job and event payloads one invocation may hold pending.
+    #[serde(default = "default_pending_bytes")]
+    pub pending_bytes_per_invocation: usize,
+    /// Log lines (log interface, stdout, stderr) one invocation may write; the rest is
+    /// dropped and counted.
+    #[serde(default = "default_log_lines")]
+    pub log_lines_per_invocation: u32,
+    /// Bytes of log one invocation may write; the rest is dropped and counted.
+    #[serde(default = "default_log_bytes")]
+    pub log_bytes_per_invocation: usize,
+    /// Largest component file the host reads, in MiB.
+    #[serde(default = "default_component_mib")]
+    pub component_mib: u64,
+    /// Largest static file of a module's `http.public` folder the host serves, in MiB.
+    #[serde(default = "default_public_file_mib")]
+    pub public_file_mib: u64,
 }
 
-/// What a tenant's modules may be granted, per capability.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A tenant: the plugin folders it owns, what their modules may be granted, and its quotas.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TenantConfig {
+    /// Globs over plugin folder names (`["shop-*", "billing"]`): the operator, not the
+    /// manifest, decides which tenant a folder belongs to.
+    #[serde(default)]
+    pub modules: Vec<String>,
     /// Upper bound of each capability's scopes, e.g. `config = ["public.*"]`.
     #[serde(default)]
     pub allow: BTreeMap<String, ScopeSet>,
+    /// Invocations of the tenant's modules running at once (HTTP, WebSocket, events, jobs).
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: usize,
+    /// Invocations that may wait for one of those slots; beyond, requests get 429.
+    #[serde(default = "default_max_waiting")]
+    pub max_waiting: usize,
+    /// HTTP requests per second to the tenant's modules (0: no limit); beyond, 429.
+    #[serde(default)]
+    pub requests_per_second: u32,
+    /// Requests above the rate that may arrive at once (default: one second's worth).
+    pub burst: Option<u32>,
+    /// Jobs of the tenant that may wait in the queue (pending or retrying).
+    #[serde(default = "default_max_queued_jobs")]
+    pub max_queued_jobs: u64,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig {
+            modules: Vec::new(),
+            allow: BTreeMap::new(),
+            max_concurrent: default_max_concurrent(),
+            max_waiting: default_max_waiting(),
+            requests_per_second: 0,
+            burst: None,
+            max_queued_jobs: default_max_queued_jobs(),
+        }
+    }
+}
+
+fn default_max_concurrent() -> usize {
+    8
+}
+fn default_max_waiting() -> usize {
+    256
+}
+fn default_max_queued_jobs() -> u64 {
+    100_000
 }
 
 /// Host-side settings of one module.
@@ -219,6 +316,27 @@ fn default_max_memory_mib() -> u64 {
 fn default_max_instances() -> u32 {
     1_000
 }
+fn default_jobs_per_invocation() -> usize {
+    1_000
+}
+fn default_events_per_invocation() -> usize {
+    1_000
+}
+fn default_pending_bytes() -> usize {
+    8 << 20
+}
+fn default_log_lines() -> u32 {
+    1_000
+}
+fn default_log_bytes() -> usize {
+    1 << 20
+}
+fn default_component_mib() -> u64 {
+    256
+}
+fn default_public_file_mib() -> u64 {
+    64
+}
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -238,6 +356,13 @@ impl Default for LimitsConfig {
             max_deadline_ms: default_max_deadline_ms(),
             max_memory_mib: default_max_memory_mib(),
             max_instances: default_max_instances(),
+            jobs_per_invocation: default_jobs_per_invocation(),
+            events_per_invocation: default_events_per_invocation(),
+            pending_bytes_per_invocation: default_pending_bytes(),
+            log_lines_per_invocation: default_log_lines(),
+            log_bytes_per_invocation: default_log_bytes(),
+            component_mib: default_component_mib(),
+            public_file_mib: default_public_file_mib(),
         }
     }
 }
@@ -254,6 +379,8 @@ impl Default for HostConfig {
             queue: QueueConfig::default(),
             backplane: BackplaneConfig::default(),
             ws: crate::capabilities::ws::WsConfig::default(),
+            admin: AdminConfig::default(),
+            implicit_tenant: false,
         };
         config.add_default_tenant();
         config
@@ -279,9 +406,44 @@ impl HostConfig {
                 .iter()
                 .map(|c| (c.name.to_string(), ScopeSet::everything()))
                 .collect();
-            self.tenants
-                .insert("default".into(), TenantConfig { allow });
+            let tenant = TenantConfig {
+                modules: vec!["*".into()],
+                allow,
+                ..TenantConfig::default()
+            };
+            self.tenants.insert("default".into(), tenant);
+            self.implicit_tenant = true;
         }
+    }
+
+    /// The tenant that owns plugin folder `folder`, by the `modules` globs of `host.toml`.
+    /// Without declared tenants every folder is the `default` tenant's; with them, a folder
+    /// no tenant claims, or that two claim, is refused.
+    pub fn tenant_of(&self, folder: &str) -> Result<&str, String> {
+        let claims: Vec<&str> = self
+            .tenants
+            .iter()
+            .filter(|(_, t)| t.modules.iter().any(|glob| super::scope::glob_matches(glob, folder)))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        match claims.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!(
+                "no tenant claims the plugin folder '{folder}'; add it to the `modules` of one \
+                 tenant in host.toml, e.g. [tenants.NAME] modules = [\"{folder}\"]"
+            )),
+            many => Err(format!(
+                "the plugin folder '{folder}' is claimed by several tenants ({}); \
+                 make their `modules` globs in host.toml disjoint",
+                many.join(", ")
+            )),
+        }
+    }
+
+    /// Sets the admin token (from the command line or the environment), checked as in the file.
+    pub fn set_admin_token(&mut self, token: String) -> Result<(), String> {
+        self.admin.token = Some(token);
+        self.validate()
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -294,6 +456,37 @@ impl HostConfig {
                     )
                 })?;
             }
+        }
+        for (tenant, t) in &self.tenants {
+            if !crate::config::manifest::is_identifier(tenant) {
+                return Err(format!(
+                    "tenant '{tenant}' must use only letters, digits, '-' and '_'"
+                ));
+            }
+            if t.max_concurrent == 0 {
+                return Err(format!("tenants.{tenant}.max-concurrent must be at least 1"));
+            }
+            if t.max_concurrent > self.limits.max_instances as usize {
+                return Err(format!(
+                    "tenants.{tenant}.max-concurrent = {} exceeds limits.max-instances = {}; \
+                     one tenant must not be able to take every instance slot",
+                    t.max_concurrent, self.limits.max_instances
+                ));
+            }
+        }
+        if let Some(token) = &self.admin.token
+            && token.len() < 16
+        {
+            return Err("admin.token must be at least 16 characters; generate one, e.g. `openssl rand -hex 32`".into());
+        }
+        if let Some(listen) = self.admin.listen
+            && self.admin.token.is_none()
+            && !listen.ip().is_loopback()
+        {
+            return Err(format!(
+                "admin.listen = {listen} is not a loopback address; without admin.token the admin API \
+                 may only listen on loopback (e.g. 127.0.0.1:9090)"
+            ));
         }
         if self.limits.memory_mib > self.limits.max_memory_mib {
             return Err("limits.memory-mib must not exceed limits.max-memory-mib".into());

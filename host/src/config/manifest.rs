@@ -23,9 +23,10 @@ pub struct Manifest {
     /// The module's own version, shown by the admin API.
     #[serde(default = "default_version")]
     pub version: String,
-    /// The tenant the module belongs to; `host.toml` bounds what it may be granted.
-    #[serde(default = "default_tenant")]
-    pub tenant: String,
+    /// The tenant the author expects the module to belong to. The operator decides
+    /// (`[tenants.NAME] modules` in host.toml); a tenant named here is only checked
+    /// against that assignment.
+    pub tenant: Option<String>,
     /// The component file, relative to the folder; default: the folder's only `.wasm`.
     pub component: Option<String>,
     /// HTTP mount and routes.
@@ -92,10 +93,6 @@ fn default_version() -> String {
     "0.0.0".into()
 }
 
-fn default_tenant() -> String {
-    "default".into()
-}
-
 fn any_method() -> String {
     "ANY".into()
 }
@@ -109,6 +106,17 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Manifest, String> {
         let path = dir.join(MANIFEST_FILE);
         let mut manifest: Manifest = super::read_toml(&path)?;
+        manifest.normalize();
+        manifest
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(manifest)
+    }
+
+    /// Parses and validates manifest text read from `path` (named in every error).
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
+        let mut manifest: Manifest = toml::from_str(text)
+            .map_err(|e| format!("{} is not valid: {e}", path.display()))?;
         manifest.normalize();
         manifest
             .validate()
@@ -132,10 +140,11 @@ impl Manifest {
                 self.name
             ));
         }
-        if !is_identifier(&self.tenant) {
+        if let Some(tenant) = &self.tenant
+            && !is_identifier(tenant)
+        {
             return Err(format!(
-                "tenant '{}' must use only letters, digits, '-' and '_'",
-                self.tenant
+                "tenant '{tenant}' must use only letters, digits, '-' and '_'"
             ));
         }
         if let Some(http) = &self.http {
@@ -204,7 +213,7 @@ mod tests {
     #[test]
     fn a_minimal_manifest_gets_defaults() {
         let m = parse("name = \"hello\"").unwrap();
-        assert_eq!(m.tenant, "default");
+        assert_eq!(m.tenant, None);
         assert_eq!(m.version, "0.0.0");
         assert!(m.http.is_none());
     }

@@ -59,6 +59,10 @@ impl ScopeSet {
 }
 
 /// `*` matches any (possibly empty) run of characters; everything else is literal.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    glob_match(pattern, text)
+}
+
 fn glob_match(pattern: &str, text: &str) -> bool {
     let Some((head, rest)) = pattern.split_once('*') else {
         return pattern == text;

@@ -10,6 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
+use super::tenants::Tenants;
 use crate::capabilities::events::EventBus;
 use crate::capabilities::orm::OrmStore;
 use crate::capabilities::queue::QueueWorkers;
@@ -26,6 +27,7 @@ pub struct Runtime {
     events: EventBus,
     queues: QueueWorkers,
     ws_hub: Arc<Hub>,
+    tenants: Tenants,
 }
 
 impl Runtime {
@@ -53,23 +55,29 @@ impl Runtime {
             .url
             .clone()
             .unwrap_or_else(|| config.database_url(std::path::Path::new("plugins")));
-        let history = config.events.history;
+        let history = config.events.clone();
         let queue = config.queue.clone();
         Ok(Arc::new_cyclic(|runtime| Runtime {
             engine,
             linker,
             cache,
-            config,
             orm: Arc::new(OrmStore::new(database_url)),
             events: EventBus::new(runtime.clone(), history),
             queues: QueueWorkers::new(runtime.clone(), queue),
             ws_hub: Arc::default(),
+            tenants: Tenants::new(&config),
+            config,
         }))
     }
 
     /// The database behind the `orm` capability.
     pub fn orm(&self) -> &Arc<OrmStore> {
         &self.orm
+    }
+
+    /// Per-tenant quotas and counters.
+    pub fn tenants(&self) -> &Tenants {
+        &self.tenants
     }
 
     /// The WebSocket sockets of this host.

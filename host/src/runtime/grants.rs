@@ -115,6 +115,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), ScopeSet::of(v.iter().copied())))
                 .collect(),
+            ..TenantConfig::default()
         }
     }
 

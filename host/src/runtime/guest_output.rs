@@ -11,6 +11,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
+use super::budget::InvocationBudget;
 use super::module::ModuleContext;
 
 /// Longest line kept; longer output is split so a guest cannot grow host memory.
@@ -20,24 +21,27 @@ const MAX_LINE: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct GuestOutput {
     module: Arc<ModuleContext>,
+    budget: Arc<InvocationBudget>,
     stream: &'static str,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl GuestOutput {
     /// The guest's stdout.
-    pub fn stdout(module: Arc<ModuleContext>) -> Self {
+    pub fn stdout(module: Arc<ModuleContext>, budget: Arc<InvocationBudget>) -> Self {
         GuestOutput {
             module,
+            budget,
             stream: "stdout",
             pending: Arc::default(),
         }
     }
 
     /// The guest's stderr.
-    pub fn stderr(module: Arc<ModuleContext>) -> Self {
+    pub fn stderr(module: Arc<ModuleContext>, budget: Arc<InvocationBudget>) -> Self {
         GuestOutput {
             module,
+            budget,
             stream: "stderr",
             pending: Arc::default(),
         }
@@ -65,6 +69,9 @@ impl GuestOutput {
     }
 
     fn emit(&self, line: &[u8]) {
+        if !self.budget.log_line(line.len()) {
+            return;
+        }
         let text = String::from_utf8_lossy(line);
         tracing::info!(target: "guest", module = %self.module.name, stream = self.stream, "{text}");
     }

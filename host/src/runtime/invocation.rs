@@ -14,6 +14,7 @@ use super::bindings::{
 use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
+use super::tenants::TenantRefusal;
 use crate::capabilities::events::Event;
 use crate::capabilities::orm::OrmError;
 use crate::capabilities::orm::backend::Target;
@@ -42,6 +43,9 @@ pub enum InvocationError {
     /// Every instance slot is in use.
     #[error("the host is at its instance capacity; retry shortly")]
     AtCapacity,
+    /// The module's tenant is at its quota (slots or request rate).
+    #[error("{0}")]
+    TenantQuota(#[from] TenantRefusal),
     /// The module trapped (a bug in the module, e.g. a panic).
     #[error("module '{module}' trapped: {message}")]
     Trap {
@@ -58,16 +62,17 @@ pub enum InvocationError {
 struct DeadlineReached;
 
 impl LoadedModule {
-    /// Creates the store for one invocation, with limits armed.
-    pub fn new_store(&self, runtime: &Runtime) -> Store<InvocationState> {
+    /// Creates the store for one invocation ending at `deadline`, with limits armed.
+    pub fn new_store(&self, runtime: &Runtime, deadline: Instant) -> Store<InvocationState> {
         let state = InvocationState::new(
             self.context.clone(),
             runtime.orm().clone(),
             runtime.ws_hub().clone(),
+            deadline,
+            &runtime.config().limits,
         );
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
-        let deadline = Instant::now() + self.context.limits.deadline;
         // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
         // guest never holds a worker thread for longer than one tick. tokio's own yield
         // puts the task behind the others (a plain self-wake would run it again first).
@@ -219,13 +224,24 @@ impl LoadedModule {
     ) -> Result<Result<R, GuestError>, InvocationError> {
         let metrics = &self.context.metrics;
         metrics.invocations.fetch_add(1, Ordering::Relaxed);
-        let mut store = self.new_store(runtime);
+        // The deadline covers the whole invocation: the wait for a slot of the tenant,
+        // running wasm (epoch checks) and host calls (the timeout below drops a blocked
+        // call, its instance and its slot).
+        let deadline = Instant::now() + self.context.limits.deadline;
+        let _admission = match runtime.tenants().gate(&self.context.tenant) {
+            Some(gate) => Some(gate.admit(deadline).await?),
+            None => None,
+        };
+        let mut store = self.new_store(runtime, deadline);
         store.data_mut().ws.current = socket;
-        let outcome = async {
+        let outcome = tokio::time::timeout_at(deadline.into(), async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             call(&mut store, instance).await
-        }
+        })
         .await;
+        let Ok(outcome) = outcome else {
+            return Err(self.deadline_passed());
+        };
         let result = outcome.map_err(|error| self.classify(error, &store))?;
         // An open transaction ends with the invocation; a trap already dropped (rolled back) it.
         let state = store.data_mut();
@@ -251,12 +267,21 @@ impl LoadedModule {
 
     /// Instantiates once, to validate a new version before it serves.
     pub async fn validate(&self, runtime: &Runtime) -> Result<(), InvocationError> {
-        let mut store = self.new_store(runtime);
+        let mut store = self.new_store(runtime, Instant::now() + self.context.limits.deadline);
         self.pre
             .instantiate_async(&mut store)
             .await
             .map(drop)
             .map_err(|e| self.classify(e, &store))
+    }
+
+    fn deadline_passed(&self) -> InvocationError {
+        let context = &self.context;
+        context.metrics.timeouts.fetch_add(1, Ordering::Relaxed);
+        InvocationError::Deadline {
+            module: context.name.clone(),
+            deadline_ms: context.limits.deadline.as_millis(),
+        }
     }
 
     fn missing_export(&self, export: &str) -> InvocationError {
@@ -275,11 +300,7 @@ impl LoadedModule {
                 Some(wasmtime::Trap::Interrupt)
             )
         {
-            context.metrics.timeouts.fetch_add(1, Ordering::Relaxed);
-            return InvocationError::Deadline {
-                module,
-                deadline_ms: context.limits.deadline.as_millis(),
-            };
+            return self.deadline_passed();
         }
         if store.data().limiter.refused() {
             context

@@ -12,6 +12,7 @@ use wasmtime::component::InstancePre;
 use super::bindings::guest_exports;
 use super::compile_cache::hex;
 use super::engine::Runtime;
+use super::folder::ModuleFolder;
 use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
@@ -61,15 +62,30 @@ pub struct ModuleFiles {
     pub fingerprint: String,
 }
 
-/// Reads and validates a folder's manifest and component bytes.
-pub fn read_files(dir: &Path) -> Result<ModuleFiles, LoadError> {
-    let manifest = Manifest::load(dir).map_err(LoadError::Manifest)?;
-    let component_path = component_path(dir, &manifest)?;
-    let bytes = std::fs::read(&component_path).map_err(|e| LoadError::Component {
-        path: component_path.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
-    let manifest_text = std::fs::read(dir.join(MANIFEST_FILE)).unwrap_or_default();
+/// Largest `plugin.toml` the host reads.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Reads and validates a folder's manifest and component bytes. Both are opened beneath
+/// the folder (no absolute paths, `..`, symlinks out, FIFOs or devices) with a size limit
+/// checked before reading.
+pub fn read_files(dir: &Path, host: &HostConfig) -> Result<ModuleFiles, LoadError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let folder = ModuleFolder::open(dir)
+        .map_err(|e| LoadError::Manifest(format!("{}: {e}", dir.display())))?;
+    let manifest_text = folder
+        .read(MANIFEST_FILE, MAX_MANIFEST_BYTES)
+        .map_err(|e| LoadError::Manifest(format!("{}: {e}", manifest_path.display())))?;
+    let manifest = Manifest::parse(&String::from_utf8_lossy(&manifest_text), &manifest_path)
+        .map_err(LoadError::Manifest)?;
+    let component_name = component_name(&folder, dir, &manifest)?;
+    let component_path = dir.join(&component_name);
+    let limit = host.limits.component_mib << 20;
+    let bytes = folder
+        .read(&component_name, limit)
+        .map_err(|e| LoadError::Component {
+            path: component_path.clone(),
+            message: format!("{e}; set `component` in plugin.toml to a .wasm file of the folder"),
+        })?;
     let mut hasher = Sha256::new();
     hasher.update(&manifest_text);
     hasher.update(&bytes);
@@ -83,15 +99,17 @@ pub fn read_files(dir: &Path) -> Result<ModuleFiles, LoadError> {
 }
 
 /// The manifest's `component`, or the folder's only `.wasm` file.
-fn component_path(dir: &Path, manifest: &Manifest) -> Result<PathBuf, LoadError> {
+fn component_name(
+    folder: &ModuleFolder,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<String, LoadError> {
     if let Some(name) = &manifest.component {
-        return Ok(dir.join(name));
+        return Ok(name.clone());
     }
-    let wasm: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| LoadError::Manifest(format!("cannot list {}: {e}", dir.display())))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "wasm"))
-        .collect();
+    let wasm = folder
+        .files_ending_with(".wasm")
+        .map_err(|e| LoadError::Manifest(format!("cannot list {}: {e}", dir.display())))?;
     match wasm.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(LoadError::Manifest(format!(
@@ -298,15 +316,22 @@ pub fn context(
         crate::capabilities::find(capability)
             .ok_or_else(|| fail(crate::capabilities::unknown(capability)))?;
     }
-    let tenant = host.tenants.get(&manifest.tenant).ok_or_else(|| {
-        fail(format!(
-            "tenant '{}' is not defined; add [tenants.{}] to host.toml or use one of: {}",
-            manifest.tenant,
-            manifest.tenant,
-            host.tenants.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))
-    })?;
-    let (grant, withheld) = Grant::resolve(&manifest.capabilities, &manifest.tenant, tenant);
+    let folder = dir
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(|| fail("the module folder's name is not UTF-8".into()))?;
+    let tenant_name = host.tenant_of(folder).map_err(fail)?;
+    if let Some(claimed) = &manifest.tenant
+        && claimed != tenant_name
+    {
+        return Err(fail(format!(
+            "the manifest says tenant '{claimed}' but host.toml assigns the folder '{folder}' to \
+             tenant '{tenant_name}'; a module cannot choose its tenant: remove `tenant` from \
+             plugin.toml or ask the operator to assign the folder to '{claimed}'"
+        )));
+    }
+    let tenant = &host.tenants[tenant_name];
+    let (grant, withheld) = Grant::resolve(&manifest.capabilities, tenant_name, tenant);
     for w in withheld {
         tracing::warn!(
             module = %manifest.name, tenant = %w.tenant,
@@ -319,15 +344,16 @@ pub fn context(
     if let Some(overrides) = host.modules.get(&manifest.name) {
         config.extend(overrides.config.clone());
     }
-    let schema = ModuleSchema::new(&manifest.tenant, &manifest.models).map_err(fail)?;
+    let schema = ModuleSchema::new(tenant_name, &manifest.models).map_err(fail)?;
     Ok(ModuleContext {
         schema,
         name: manifest.name.clone(),
         version: manifest.version.clone(),
-        tenant: manifest.tenant.clone(),
+        tenant: tenant_name.to_string(),
         grant,
         config,
         limits,
         metrics,
+        max_queued_jobs: tenant.max_queued_jobs,
     })
 }

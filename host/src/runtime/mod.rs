@@ -2,16 +2,20 @@
 //! routes to them, hot swap, and one invocation from start to end.
 
 pub mod bindings;
+pub mod budget;
 pub mod compile_cache;
 pub mod engine;
+pub mod folder;
 pub mod grants;
 pub mod guest_output;
 pub mod invocation;
 pub mod limits;
 pub mod loader;
 pub mod module;
+pub mod rate;
 pub mod registry;
 pub mod state;
+pub mod tenants;
 pub mod watcher;
 
 pub use engine::Runtime;

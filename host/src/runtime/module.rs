@@ -37,6 +37,8 @@ pub struct ModuleContext {
     pub metrics: Arc<ModuleMetrics>,
     /// ORM models in the tenant's namespace.
     pub schema: ModuleSchema,
+    /// Jobs the tenant's queue may hold (host.toml `tenants.NAME.max-queued-jobs`).
+    pub max_queued_jobs: u64,
 }
 
 impl ModuleContext {
@@ -86,6 +88,14 @@ pub struct ModuleMetrics {
     pub event_failures: AtomicU64,
     /// Job attempts that failed (error, trap or timeout).
     pub job_failures: AtomicU64,
+    /// HTTP responses refused (bad status, bad or too many headers).
+    pub bad_responses: AtomicU64,
+    /// Framing and hop-by-hop headers dropped from responses.
+    pub headers_dropped: AtomicU64,
+    /// Log lines dropped beyond the per-invocation bounds.
+    pub log_lines_dropped: AtomicU64,
+    /// Calls refused for exceeding a per-invocation or per-tenant bound.
+    pub over_limit: AtomicU64,
 }
 
 /// One loaded version of a module, ready to instantiate.

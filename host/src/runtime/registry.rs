@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use super::engine::Runtime;
+use super::folder::ModuleFolder;
 use super::loader::{self, LoadError};
 use super::module::{LoadedModule, ModuleMetrics};
 use crate::config::manifest::MANIFEST_FILE;
@@ -83,33 +84,66 @@ impl RoutingTable {
         self.modules.values().find(|m| m.name() == name)
     }
 
+    /// Why `module` (for `folder`) may not serve beside the modules serving now: names,
+    /// HTTP prefixes and WebSocket namespaces are owned. A prefix may not equal, contain or
+    /// lie inside another module's prefix (path segment by segment), nor a namespace lie
+    /// inside another module's prefix, so no module answers paths of another. The newcomer
+    /// is refused; the module already serving never is.
     fn conflict(&self, folder: &str, module: &LoadedModule) -> Option<String> {
-        if let Some((ns, other)) = module.namespaces.iter().find_map(|ns| {
-            let other = self.namespaces.get(ns)?;
-            (other.source.dir != module.source.dir).then_some((ns, other))
-        }) {
-            return Some(format!(
-                "WebSocket namespace '{ns}' is already served by module '{}'; choose another",
-                other.name()
-            ));
-        }
-        self.modules.iter().filter(|(f, _)| f.as_str() != folder).find_map(|(other_folder, other)| {
+        let others = self
+            .modules
+            .iter()
+            .filter(|(f, other)| f.as_str() != folder && other.source.dir != module.source.dir);
+        let mine = module.routes.as_ref().map(|r| r.prefix());
+        for (other_folder, other) in others {
             if other.name() == module.name() {
                 return Some(format!(
                     "module name '{}' is already used by folder '{other_folder}'; rename one of them",
                     module.name()
                 ));
             }
-            let (Some(mine), Some(theirs)) = (&module.routes, &other.routes) else { return None };
-            (mine.prefix() == theirs.prefix()).then(|| {
-                format!(
-                    "prefix '{}' is already mounted by module '{}'; choose another http.prefix",
-                    mine.prefix(),
+            let theirs = other.routes.as_ref().map(|r| r.prefix());
+            if let (Some(mine), Some(theirs)) = (mine, theirs)
+                && (path_within(mine, theirs) || path_within(theirs, mine))
+            {
+                return Some(format!(
+                    "http.prefix '{mine}' overlaps prefix '{theirs}' of module '{}' (folder \
+                     '{other_folder}'); a prefix may not equal, contain or lie inside another \
+                     module's prefix: choose another http.prefix",
                     other.name()
-                )
-            })
-        })
+                ));
+            }
+            if let Some(ns) = module.namespaces.iter().find(|ns| {
+                other.namespaces.contains(ns) || theirs.is_some_and(|p| path_within(ns, p))
+            }) {
+                return Some(format!(
+                    "WebSocket namespace '{ns}' is already served by module '{}', or lies \
+                     inside its prefix; choose another",
+                    other.name()
+                ));
+            }
+            if let Some(mine) = mine
+                && let Some(ns) = other.namespaces.iter().find(|ns| path_within(ns, mine))
+            {
+                return Some(format!(
+                    "http.prefix '{mine}' contains WebSocket namespace '{ns}' of module '{}'; \
+                     choose another http.prefix",
+                    other.name()
+                ));
+            }
+        }
+        None
     }
+}
+
+/// Whether `path` equals `prefix` or lies below it, segment by segment (`/a/b` is within
+/// `/a`, `/ab` is not; everything is within `/`).
+fn path_within(path: &str, prefix: &str) -> bool {
+    prefix == "/"
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// What the registry knows of one plugin folder, for the admin API and logs.
@@ -165,7 +199,28 @@ pub struct ModuleRegistry {
     statuses: Mutex<BTreeMap<String, ModuleStatus>>,
     metrics: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
     failed_fingerprints: Mutex<BTreeMap<String, String>>,
+    /// What each folder's files looked like (names, sizes, times) when last read, so an
+    /// unchanged folder is not read again.
+    stamps: Mutex<BTreeMap<String, FolderStamp>>,
     reloading: tokio::sync::Mutex<()>,
+}
+
+/// Name, size, modification time and inode of each entry directly in a module folder;
+/// symlinks are described, not followed.
+type FolderStamp = Vec<(std::ffi::OsString, u64, i64, i64, u64)>;
+
+fn stamp_of(dir: &Path) -> Option<FolderStamp> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut stamp: FolderStamp = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let m = entry.metadata().ok()?;
+            Some((entry.file_name(), m.size(), m.mtime(), m.mtime_nsec(), m.ino()))
+        })
+        .collect();
+    stamp.sort();
+    Some(stamp)
 }
 
 impl ModuleRegistry {
@@ -178,6 +233,7 @@ impl ModuleRegistry {
             statuses: Mutex::default(),
             metrics: Mutex::default(),
             failed_fingerprints: Mutex::default(),
+            stamps: Mutex::default(),
             reloading: tokio::sync::Mutex::new(()),
         })
     }
@@ -206,10 +262,27 @@ impl ModuleRegistry {
             .filter(|name| !name.starts_with('.'))
             .collect();
         folders.sort();
-        for folder in folders {
+        // A folder named like its module owns that name: loaded first, so a folder that
+        // sorts earlier and claims the same name is the one refused, whatever the order.
+        let (rightful, rest): (Vec<String>, Vec<String>) = folders
+            .into_iter()
+            .partition(|folder| self.declared_name(folder).as_deref() == Some(folder));
+        for folder in rightful.into_iter().chain(rest) {
             self.reload(&folder).await;
         }
         Ok(())
+    }
+
+    /// The module name `folder`'s manifest declares, if it can be read.
+    fn declared_name(&self, folder: &str) -> Option<String> {
+        let dir = self.plugins_dir.join(folder);
+        let text = ModuleFolder::open(&dir).ok()?.read(MANIFEST_FILE, 1 << 20).ok()?;
+        #[derive(serde::Deserialize)]
+        struct NameOnly {
+            name: String,
+        }
+        let parsed: NameOnly = toml::from_str(std::str::from_utf8(&text).ok()?).ok()?;
+        Some(parsed.name)
     }
 
     /// Brings one folder up to date: loads a new or changed module and swaps it in,
@@ -218,17 +291,37 @@ impl ModuleRegistry {
         let _one_at_a_time = self.reloading.lock().await;
         let dir = self.plugins_dir.join(folder);
         if !dir.join(MANIFEST_FILE).is_file() {
+            self.stamps.lock().unwrap().remove(folder);
             return self.remove(folder);
         }
-        let files = match loader::read_files(&dir) {
+        // Nothing read when nothing changed: a failing folder is read, and reported, once
+        // per change.
+        let stamp = stamp_of(&dir);
+        {
+            let mut stamps = self.stamps.lock().unwrap();
+            if stamp.is_some() && stamps.get(folder) == stamp.as_ref() {
+                return ReloadOutcome::Unchanged;
+            }
+            match stamp {
+                Some(stamp) => stamps.insert(folder.to_string(), stamp),
+                None => stamps.remove(folder),
+            };
+        }
+        let files = match loader::read_files(&dir, self.runtime.config()) {
             Ok(files) => files,
             Err(e) => return self.fail(folder, e, None),
         };
         let serving = self.table.load().modules.get(folder).cloned();
-        if serving
+        if let Some(serving) = serving
             .as_ref()
-            .is_some_and(|m| m.source.fingerprint == files.fingerprint)
+            .filter(|m| m.source.fingerprint == files.fingerprint)
         {
+            // Back to the files that serve: whatever failed in between is no longer there.
+            self.failed_fingerprints.lock().unwrap().remove(folder);
+            if self.has_error(folder) {
+                tracing::info!(module = %serving.name(), "the folder is back to the serving version");
+                self.set_status(folder, "serving", Some(serving), None);
+            }
             return ReloadOutcome::Unchanged;
         }
         if self.failed_fingerprints.lock().unwrap().get(folder) == Some(&files.fingerprint) {
@@ -352,8 +445,30 @@ impl ModuleRegistry {
             .insert(folder.to_string(), status);
     }
 
+    fn has_error(&self, folder: &str) -> bool {
+        self.statuses
+            .lock()
+            .unwrap()
+            .get(folder)
+            .is_some_and(|s| s.last_error.is_some())
+    }
+
     /// What is known of every folder.
     pub fn statuses(&self) -> Vec<ModuleStatus> {
         self.statuses.lock().unwrap().values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_within;
+
+    #[test]
+    fn prefixes_nest_by_whole_segments() {
+        assert!(path_within("/vic-hello/Ada", "/vic-hello"));
+        assert!(path_within("/vic-hello", "/vic-hello"));
+        assert!(!path_within("/vic-hello-2", "/vic-hello"));
+        assert!(!path_within("/vic", "/vic-hello"));
+        assert!(path_within("/anything", "/"));
     }
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::budget::InvocationBudget;
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
 use super::module::ModuleContext;
@@ -12,6 +13,7 @@ use crate::capabilities::events::Outbox;
 use crate::capabilities::orm::{OrmSession, OrmStore};
 use crate::capabilities::queue::NewJob;
 use crate::capabilities::ws::{Hub, WsInvocation};
+use crate::config::host_config::LimitsConfig;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
 /// (grant, config, identity) and its memory limiter.
@@ -28,20 +30,29 @@ pub struct InvocationState {
     pub jobs: Vec<NewJob>,
     /// The WebSocket being handled, if any, and the host's sockets.
     pub ws: WsInvocation,
+    /// What the invocation may still emit, dispatch and log.
+    pub budget: Arc<InvocationBudget>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl InvocationState {
     /// Fresh state for one invocation of `module`.
-    pub fn new(module: Arc<ModuleContext>, orm: Arc<OrmStore>, hub: Arc<Hub>) -> Self {
+    pub fn new(
+        module: Arc<ModuleContext>,
+        orm: Arc<OrmStore>,
+        hub: Arc<Hub>,
+        deadline: Instant,
+        limits: &LimitsConfig,
+    ) -> Self {
+        let budget = InvocationBudget::new(module.clone(), limits);
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
         let wasi = WasiCtxBuilder::new()
-            .stdout(GuestOutput::stdout(module.clone()))
-            .stderr(GuestOutput::stderr(module.clone()))
+            .stdout(GuestOutput::stdout(module.clone(), budget.clone()))
+            .stderr(GuestOutput::stderr(module.clone(), budget.clone()))
             .build();
-        let deadline = Instant::now() + module.limits.deadline;
         InvocationState {
+            budget,
             orm: OrmSession::new(orm, deadline),
             outbox: Outbox::default(),
             jobs: Vec::new(),

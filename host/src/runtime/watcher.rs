@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use notify::{RecursiveMode, Watcher};
+use notify::event::{MetadataKind, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::registry::ModuleRegistry;
@@ -31,13 +32,14 @@ pub fn watch(registry: Arc<ModuleRegistry>) -> anyhow::Result<PluginWatcher> {
     let watched = root.clone();
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) => {
+            Ok(event) if is_change(&event.kind) => {
                 for path in &event.paths {
                     if let Some(folder) = folder_of(&watched, path) {
                         let _ = tx.send(folder);
                     }
                 }
             }
+            Ok(_) => {}
             Err(e) => tracing::warn!("plugin folder watch error: {e}"),
         })
         .context("cannot create the plugin folder watcher")?;
@@ -61,6 +63,17 @@ async fn reload_changed(registry: Arc<ModuleRegistry>, mut rx: mpsc::UnboundedRe
     }
 }
 
+/// Whether an event is a change of content or names (a write, create, rename, removal):
+/// opening and reading files, the host's own included, is not.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Other => false,
+    }
+}
+
 /// The plugin folder a changed path belongs to (its first component under the root).
 fn folder_of(root: &Path, path: &Path) -> Option<String> {
     let rest = path.strip_prefix(root).ok()?;
@@ -76,6 +89,18 @@ fn folder_of(root: &Path, path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_not_changes_and_writes_renames_and_removals_are() {
+        use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, RemoveKind, RenameMode};
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(!is_change(&EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Data(DataChange::Any))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Name(RenameMode::To))));
+        assert!(is_change(&EventKind::Create(CreateKind::File)));
+        assert!(is_change(&EventKind::Remove(RemoveKind::Folder)));
+    }
 
     #[test]
     fn a_change_is_attributed_to_its_top_level_folder() {

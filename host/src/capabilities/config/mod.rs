@@ -33,6 +33,7 @@ mod tests {
     fn module(requested: &[&str], allowed: &[&str]) -> ModuleContext {
         let tenant = TenantConfig {
             allow: BTreeMap::from([("config".into(), ScopeSet::of(allowed.iter().copied()))]),
+            ..TenantConfig::default()
         };
         let request = BTreeMap::from([("config".into(), ScopeSet::of(requested.iter().copied()))]);
         let (grant, _) = Grant::resolve(&request, "t", &tenant);
@@ -51,6 +52,7 @@ mod tests {
             },
             metrics: Arc::default(),
             schema: crate::capabilities::orm::ModuleSchema::new("t", &BTreeMap::new()).unwrap(),
+            max_queued_jobs: 100,
         }
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Event;
 use super::topic::matches;
 use crate::backplane::Backplane;
+use crate::config::host_config::EventsConfig;
 use crate::runtime::{LoadedModule, Runtime};
 
 /// Backplane channels of events: one per tenant, `plughost.events.TENANT`.
@@ -53,7 +54,69 @@ pub struct TopicReport {
 #[derive(Default)]
 struct TopicState {
     published: u64,
-    recent: VecDeque<Event>,
+    /// Recent events with their sequence numbers, oldest first.
+    recent: VecDeque<(u64, Event)>,
+}
+
+type TopicKey = (String, String);
+
+/// The recent events of every topic, bounded per topic, in total bytes and in topics, so
+/// that no tenant can grow host memory by publishing on ever new topics.
+#[derive(Default)]
+struct History {
+    topics: HashMap<TopicKey, TopicState>,
+    /// Sequence number of each topic's oldest kept event → its topic.
+    oldest: BTreeMap<u64, TopicKey>,
+    bytes: usize,
+    next: u64,
+}
+
+/// Bytes an event holds in the history.
+fn footprint(event: &Event) -> usize {
+    event.payload.len() + event.topic.len() + event.id.len() + event.source.len() + 64
+}
+
+impl History {
+    fn record(&mut self, key: TopicKey, event: Event, limits: &EventsConfig) {
+        let seq = self.next;
+        self.next += 1;
+        self.bytes += footprint(&event);
+        let state = self.topics.entry(key.clone()).or_default();
+        state.published += 1;
+        if state.recent.is_empty() {
+            self.oldest.insert(seq, key.clone());
+        }
+        state.recent.push_back((seq, event));
+        while self.topics.get(&key).is_some_and(|s| s.recent.len() > limits.history) {
+            self.forget_oldest_of(&key);
+        }
+        while self.bytes > limits.history_bytes || self.topics.len() > limits.history_topics {
+            let Some((_, key)) = self.oldest.first_key_value() else {
+                break;
+            };
+            let key = key.clone();
+            self.forget_oldest_of(&key);
+        }
+    }
+
+    /// Drops the topic's oldest kept event, and the topic itself when none is left.
+    fn forget_oldest_of(&mut self, key: &TopicKey) {
+        let Some(state) = self.topics.get_mut(key) else {
+            return;
+        };
+        if let Some((seq, event)) = state.recent.pop_front() {
+            self.oldest.remove(&seq);
+            self.bytes -= footprint(&event);
+        }
+        match state.recent.front() {
+            Some((seq, _)) => {
+                self.oldest.insert(*seq, key.clone());
+            }
+            None => {
+                self.topics.remove(key);
+            }
+        }
+    }
 }
 
 /// Counters of the bus.
@@ -73,20 +136,20 @@ pub struct EventBus {
     /// The backplane and this host's id on it, when there is one.
     backplane: OnceLock<(Arc<dyn Backplane>, String)>,
     subscribers: ArcSwap<Vec<Subscriber>>,
-    topics: Mutex<HashMap<(String, String), TopicState>>,
-    history: usize,
+    history: Mutex<History>,
+    limits: EventsConfig,
     metrics: BusMetrics,
 }
 
 impl EventBus {
     /// A bus delivering through `runtime`, keeping `history` events per topic.
-    pub fn new(runtime: Weak<Runtime>, history: usize) -> EventBus {
+    pub fn new(runtime: Weak<Runtime>, limits: EventsConfig) -> EventBus {
         EventBus {
             runtime,
             backplane: OnceLock::new(),
             subscribers: ArcSwap::default(),
-            topics: Mutex::default(),
-            history,
+            history: Mutex::default(),
+            limits,
             metrics: BusMetrics::default(),
         }
     }
@@ -174,21 +237,18 @@ impl EventBus {
     }
 
     fn record(&self, tenant: &str, event: &Event) {
-        let mut topics = self.topics.lock().unwrap();
-        let state = topics
-            .entry((tenant.to_string(), event.topic.clone()))
-            .or_default();
-        state.published += 1;
-        state.recent.push_back(event.clone());
-        while state.recent.len() > self.history {
-            state.recent.pop_front();
-        }
+        let key = (tenant.to_string(), event.topic.clone());
+        self.history
+            .lock()
+            .unwrap()
+            .record(key, event.clone(), &self.limits);
     }
 
     /// Every topic seen, with subscriber counts and recent events.
     pub fn report(&self) -> Vec<TopicReport> {
         let subscribers = self.subscribers.load();
-        let topics = self.topics.lock().unwrap();
+        let history = self.history.lock().unwrap();
+        let topics = &history.topics;
         let mut report: BTreeMap<(String, String), TopicReport> = BTreeMap::new();
         for ((tenant, topic), state) in topics.iter() {
             report.insert(
@@ -198,7 +258,7 @@ impl EventBus {
                     topic: topic.clone(),
                     subscribers: count_subscribers(&subscribers, tenant, topic),
                     published: state.published,
-                    recent: state.recent.iter().cloned().collect(),
+                    recent: state.recent.iter().map(|(_, e)| e.clone()).collect(),
                 },
             );
         }
@@ -263,4 +323,57 @@ async fn deliver(runtime: Arc<Runtime>, module: Arc<LoadedModule>, event: Arc<Ev
         topic = %event.topic, event_id = %event.id,
         "event delivery failed: {failure}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(topic: &str, bytes: usize) -> Event {
+        Event {
+            id: uuid::Uuid::new_v4().to_string(),
+            topic: topic.into(),
+            payload: "x".repeat(bytes),
+            source: "m".into(),
+            time: String::new(),
+        }
+    }
+
+    #[test]
+    fn history_is_bounded_in_total_bytes_and_topics_whatever_the_topics() {
+        let limits = EventsConfig {
+            history: 100,
+            history_bytes: 100_000,
+            history_topics: 50,
+        };
+        let mut history = History::default();
+        for round in 0..5 {
+            for i in 0..2_000 {
+                let key = ("t".to_string(), format!("fresh.{round}.{i}"));
+                history.record(key, event(&format!("fresh.{round}.{i}"), 1_000), &limits);
+                assert!(history.bytes <= limits.history_bytes);
+                assert!(history.topics.len() <= limits.history_topics);
+            }
+        }
+        assert_eq!(history.oldest.len(), history.topics.len());
+        let newest = ("t".to_string(), "fresh.4.1999".to_string());
+        assert!(history.topics.contains_key(&newest), "the newest topic is kept");
+    }
+
+    #[test]
+    fn each_topic_keeps_its_latest_events() {
+        let limits = EventsConfig {
+            history: 3,
+            ..EventsConfig::default()
+        };
+        let mut history = History::default();
+        let key = ("t".to_string(), "a".to_string());
+        for _ in 0..10 {
+            history.record(key.clone(), event("a", 10), &limits);
+        }
+        let state = &history.topics[&key];
+        assert_eq!(state.recent.len(), 3);
+        assert_eq!(state.published, 10);
+        assert_eq!(history.bytes, 3 * footprint(&event("a", 10)));
+    }
 }

@@ -8,6 +8,7 @@ use super::{Event, MAX_PAYLOAD, topic};
 use crate::capabilities::orm::OrmSession;
 use crate::capabilities::orm::value::{format_datetime, now};
 use crate::runtime::ModuleContext;
+use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::GuestError;
 use crate::runtime::bindings::plughost::platform::events::Host;
 
@@ -23,10 +24,8 @@ pub struct EventsView<'a> {
     pub module: &'a ModuleContext,
     pub outbox: &'a mut Outbox,
     pub orm: &'a OrmSession,
+    pub budget: &'a InvocationBudget,
 }
-
-/// Most events one invocation may emit.
-const MAX_PER_INVOCATION: usize = 10_000;
 
 impl Host for EventsView<'_> {
     fn emit(&mut self, topic: String, payload: String) -> Result<String, GuestError> {
@@ -46,11 +45,9 @@ impl Host for EventsView<'_> {
                 "the payload on '{topic}' is not JSON: {e}"
             )));
         }
-        if self.outbox.len() >= MAX_PER_INVOCATION {
-            return Err(GuestError::Invalid(format!(
-                "one invocation may emit at most {MAX_PER_INVOCATION} events"
-            )));
-        }
+        self.budget
+            .event(payload.len() + topic.len())
+            .map_err(GuestError::Invalid)?;
         let id = uuid::Uuid::new_v4().to_string();
         let event = Event {
             id: id.clone(),

@@ -29,6 +29,7 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
             module: &state.module,
             outbox: &mut state.outbox,
             orm: &state.orm,
+            budget: &state.budget,
         })
     },
 };

@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use super::errors::HttpError;
+use super::public::{self, PublicFile};
 use super::routes::RouteMatch;
 use super::server::HttpState;
 use crate::runtime::bindings::{GuestRequest, GuestResponse};
@@ -74,6 +75,10 @@ async fn serve(
     let span = tracing::Span::current();
     span.record("module", module.name());
     span.record("tenant", module.context.tenant.as_str());
+    if let Some(gate) = state.runtime.tenants().gate(&module.context.tenant) {
+        gate.take_request()
+            .map_err(|refusal| HttpError::tenant_quota(&refusal))?;
+    }
     let routes = module
         .routes
         .as_ref()
@@ -98,8 +103,18 @@ async fn serve(
             return Err(error);
         }
         RouteMatch::NoRoute => {
-            if let Some(response) = public_file(&module, &parts, rest).await {
-                return Ok(response);
+            let limit = state.runtime.config().limits.public_file_mib << 20;
+            match public::serve(&module, &parts, rest, limit).await {
+                PublicFile::Found(response) => return Ok(response),
+                PublicFile::Missing => {}
+                PublicFile::Refused(why) => {
+                    module
+                        .context
+                        .metrics
+                        .denied
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!("public file refused: {why}");
+                }
             }
             let message = format!("module '{}' declares no route for {path}", module.name());
             return Err(HttpError::new(StatusCode::NOT_FOUND, "no_route", message));
@@ -117,7 +132,7 @@ async fn serve(
         request_id: request_id.to_string(),
     };
     match module.handle_http(&state.runtime, &guest_request).await {
-        Ok(Ok(response)) => into_response(response, module.name()),
+        Ok(Ok(response)) => into_response(response, &module),
         Ok(Err(guest_error)) => Err(guest_error.into()),
         Err(error) => {
             match &error {
@@ -127,33 +142,6 @@ async fn serve(
             Err((&error).into())
         }
     }
-}
-
-/// A file of the module's `http.public` folder for a GET or HEAD no route matched;
-/// tower-http's `ServeDir` keeps the path inside the folder.
-async fn public_file(
-    module: &crate::runtime::LoadedModule,
-    parts: &Parts,
-    rest: &str,
-) -> Option<Response> {
-    use tower::ServiceExt as _;
-    let folder = module.routes.as_ref()?.public()?;
-    if !matches!(parts.method.as_str(), "GET" | "HEAD") {
-        return None;
-    }
-    let dir = module.source.dir.join(folder);
-    let mut request = axum::http::Request::new(Body::empty());
-    *request.method_mut() = parts.method.clone();
-    *request.uri_mut() = rest.parse().ok()?;
-    let response = tower_http::services::ServeDir::new(dir)
-        .append_index_html_on_directories(true)
-        .oneshot(request)
-        .await
-        .ok()?;
-    if response.status() == StatusCode::NOT_FOUND {
-        return None;
-    }
-    Some(response.map(Body::new))
 }
 
 /// Whether the request asks to become a WebSocket.
@@ -219,25 +207,159 @@ fn guest_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn into_response(response: GuestResponse, module: &str) -> Result<Response, HttpError> {
+/// Headers about the connection and the message's framing: the host owns them, so a
+/// module cannot split the response stream or hijack the connection. Dropped, and counted.
+const HOST_OWNED_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "te",
+    "trailer",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "http2-settings",
+    REQUEST_ID,
+];
+
+/// Most headers a module's response may carry.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+/// Most bytes of header names and values a module's response may carry.
+pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 * 1024;
+
+/// Turns a module's answer into an HTTP response, validating everything it chose: the
+/// status (200–599: no 1xx, no 101 upgrade), header names and values, their number and
+/// size; framing and hop-by-hop headers are the host's and are dropped.
+pub fn into_response(
+    response: GuestResponse,
+    module: &crate::runtime::LoadedModule,
+) -> Result<Response, HttpError> {
+    let name = module.name();
+    let metrics = &module.context.metrics;
     let bad = |what: String| {
-        tracing::error!("module '{module}' returned {what}");
+        metrics
+            .bad_responses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!("module '{name}' returned {what}");
         HttpError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
             "bad_module_response",
-            format!("module '{module}' returned {what}"),
+            format!("module '{name}' returned {what}; the host refused the response"),
         )
     };
-    let status = StatusCode::from_u16(response.status)
-        .map_err(|_| bad(format!("invalid status {}", response.status)))?;
+    let status = checked_status(response.status).map_err(bad)?;
+    let headers = checked_headers(response.headers).map_err(bad)?;
+    if headers.dropped > 0 {
+        metrics
+            .headers_dropped
+            .fetch_add(headers.dropped, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(
+            "module '{name}' set {} header(s) the host owns (framing, hop-by-hop); dropped",
+            headers.dropped
+        );
+    }
     let mut out = Response::new(Body::from(response.body));
     *out.status_mut() = status;
-    for (name, value) in response.headers {
-        let header_name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| bad(format!("invalid header name {name:?}")))?;
-        let header_value = HeaderValue::from_str(&value)
-            .map_err(|_| bad(format!("invalid value for header {name}")))?;
-        out.headers_mut().append(header_name, header_value);
-    }
+    *out.headers_mut() = headers.map;
     Ok(out)
+}
+
+/// A status a module may answer with: 200 to 599.
+pub fn checked_status(status: u16) -> Result<StatusCode, String> {
+    if !(200..=599).contains(&status) {
+        return Err(format!(
+            "status {status}; a module answers with a final status from 200 to 599"
+        ));
+    }
+    StatusCode::from_u16(status).map_err(|_| format!("invalid status {status}"))
+}
+
+/// A module's headers, validated, without those the host owns.
+pub struct CheckedHeaders {
+    /// The headers to send.
+    pub map: HeaderMap,
+    /// How many host-owned headers were left out.
+    pub dropped: u64,
+}
+
+/// Validates a module's response headers (names, values, count, size) and drops the
+/// framing and hop-by-hop ones.
+pub fn checked_headers(headers: Vec<(String, String)>) -> Result<CheckedHeaders, String> {
+    if headers.len() > MAX_RESPONSE_HEADERS {
+        return Err(format!(
+            "{} headers; a response carries at most {MAX_RESPONSE_HEADERS}",
+            headers.len()
+        ));
+    }
+    let size: usize = headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if size > MAX_RESPONSE_HEADER_BYTES {
+        return Err(format!(
+            "{size} bytes of headers; a response carries at most {MAX_RESPONSE_HEADER_BYTES}"
+        ));
+    }
+    let mut checked = CheckedHeaders {
+        map: HeaderMap::with_capacity(headers.len()),
+        dropped: 0,
+    };
+    for (name, value) in headers {
+        let header_name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        let header_value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("an invalid value for header {header_name} (control characters or non-ASCII)"))?;
+        if HOST_OWNED_HEADERS.contains(&header_name.as_str()) {
+            checked.dropped += 1;
+            continue;
+        }
+        checked.map.append(header_name, header_value);
+    }
+    Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_from_a_module_are_dropped() {
+        let checked = checked_headers(headers(&[
+            ("Content-Length", "3"),
+            ("content-length", "999"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "close"),
+            ("upgrade", "websocket"),
+            ("x-request-id", "forged"),
+            ("x-kept", "yes"),
+        ]))
+        .unwrap();
+        assert_eq!(checked.dropped, 6);
+        assert_eq!(checked.map.len(), 1);
+        assert_eq!(checked.map["x-kept"], "yes");
+    }
+
+    #[test]
+    fn informational_and_out_of_range_statuses_are_refused() {
+        for status in [0, 100, 101, 103, 199, 600, 999, 1000] {
+            assert!(checked_status(status).is_err(), "{status}");
+        }
+        assert_eq!(checked_status(204).unwrap(), StatusCode::NO_CONTENT);
+        assert_eq!(checked_status(599).unwrap().as_u16(), 599);
+    }
+
+    #[test]
+    fn header_injection_and_floods_are_refused() {
+        assert!(checked_headers(headers(&[("x-a", "1\r\nset-cookie: x=1")])).is_err());
+        assert!(checked_headers(headers(&[("bad name", "1")])).is_err());
+        assert!(checked_headers(headers(&[("x-\n", "1")])).is_err());
+        let many: Vec<(String, String)> =
+            (0..=MAX_RESPONSE_HEADERS).map(|i| (format!("x-{i}"), "v".into())).collect();
+        assert!(checked_headers(many).is_err());
+        let big = vec![("x-big".to_string(), "v".repeat(MAX_RESPONSE_HEADER_BYTES))];
+        assert!(checked_headers(big).is_err());
+    }
 }

@@ -1,10 +1,11 @@
 //! Errors the router answers with: a status and a JSON body carrying the request id.
 
-use axum::http::header::ALLOW;
+use axum::http::header::{ALLOW, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::runtime::InvocationError;
+use crate::runtime::tenants::TenantRefusal;
 use crate::runtime::bindings::GuestError;
 
 /// An error response: status, short code and message.
@@ -18,6 +19,8 @@ pub struct HttpError {
     pub message: String,
     /// Methods the path accepts, sent as `Allow` with a 405.
     pub allow: Option<String>,
+    /// Seconds to wait before retrying, sent as `Retry-After` with a 429 or 503.
+    pub retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -28,7 +31,22 @@ impl HttpError {
             code,
             message: message.into(),
             allow: None,
+            retry_after: None,
         }
+    }
+
+    /// The answer to a refusal by the tenant's quota: 429 with `Retry-After`.
+    pub fn tenant_quota(refusal: &TenantRefusal) -> Self {
+        let mut error = HttpError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            match refusal {
+                TenantRefusal::Busy { .. } => "tenant_busy",
+                TenantRefusal::RateLimited { .. } => "rate_limited",
+            },
+            refusal.to_string(),
+        );
+        error.retry_after = Some(refusal.retry_after_s());
+        error
     }
 
     /// Renders the JSON body `{"error": {"status", "code", "message", "request_id"}}`.
@@ -49,6 +67,11 @@ impl HttpError {
             .into_response();
         if let Some(allow) = self.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             response.headers_mut().insert(ALLOW, allow);
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -80,11 +103,16 @@ impl From<&InvocationError> for HttpError {
                 "memory_cap_exceeded",
                 error.to_string(),
             ),
-            InvocationError::AtCapacity => HttpError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "at_capacity",
-                error.to_string(),
-            ),
+            InvocationError::AtCapacity => {
+                let mut e = HttpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "at_capacity",
+                    error.to_string(),
+                );
+                e.retry_after = Some(1);
+                e
+            }
+            InvocationError::TenantQuota(refusal) => HttpError::tenant_quota(refusal),
             // The trap's details (backtrace) go to the log, not to the client.
             InvocationError::Trap { module, .. } => HttpError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,7 +5,8 @@
 pub mod admin;
 pub mod dispatch;
 pub mod errors;
+pub mod public;
 pub mod routes;
 pub mod server;
 
-pub use server::{HttpState, serve};
+pub use server::{HttpState, serve, serve_admin};

@@ -18,12 +18,38 @@ pub struct HttpState {
     pub body_limit: usize,
 }
 
-/// The router: `/_admin/*` for the host, everything else to modules.
+/// The public router: everything goes to modules, except `/_admin/*`, which is the admin
+/// API when host.toml sets `[admin] token` (and then only with that bearer token) and is
+/// otherwise not served here at all; `/_admin/health` stays open and says only `ok`.
 pub fn router(state: Arc<HttpState>) -> Router {
+    let admin = match state.runtime.config().admin.token.clone() {
+        Some(token) => admin::router(Some(token.into())),
+        None => admin::health_only(),
+    };
     Router::new()
-        .nest("/_admin", admin::router())
+        .nest("/_admin", admin)
         .fallback(dispatch::dispatch)
         .with_state(state)
+}
+
+/// The router of the `[admin] listen` address: the admin API alone (behind the token
+/// when one is set).
+pub fn admin_router(state: Arc<HttpState>) -> Router {
+    let token = state.runtime.config().admin.token.clone().map(Into::into);
+    Router::new()
+        .nest("/_admin", admin::router(token))
+        .with_state(state)
+}
+
+/// Serves the admin API alone on `listener` until `shutdown` resolves.
+pub async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<HttpState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, admin_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

@@ -3,6 +3,7 @@
 use wasmtime::component::HasData;
 
 use crate::runtime::ModuleContext;
+use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::plughost::platform::log::{Host, Level};
 
 /// Marker tying the interface to its view.
@@ -15,10 +16,14 @@ impl HasData for LogCapability {
 /// What logging sees: who is logging (the request id comes from the current span).
 pub struct LogView<'a> {
     pub module: &'a ModuleContext,
+    pub budget: &'a InvocationBudget,
 }
 
 impl Host for LogView<'_> {
     fn write(&mut self, level: Level, message: String) {
+        if !self.budget.log_line(message.len()) {
+            return;
+        }
         let module = self.module.name.as_str();
         match level {
             Level::Trace => tracing::trace!(target: "guest", module, "{message}"),

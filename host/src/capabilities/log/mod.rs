@@ -13,6 +13,7 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     link: |linker| {
         log::add_to_linker::<_, host::LogCapability>(linker, |state| host::LogView {
             module: &state.module,
+            budget: &state.budget,
         })
     },
 };

@@ -35,6 +35,12 @@ fn repository<'m>(
 ) -> std::result::Result<Repository<'m>, OrmError> {
     let schema: &ModuleSchema = &module.schema;
     let found = schema.models.get(model).ok_or_else(|| {
+        // Refused like a call outside the grant: counted and logged.
+        module
+            .metrics
+            .denied
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(module = %module.name, tenant = %module.tenant, "denied orm: undeclared model '{model}'");
         OrmError::Denied(format!(
             "model '{model}' is not declared by module '{}' (it declares: {}); a module reaches only \
              its own models: declare it under [models.{model}] in plugin.toml",

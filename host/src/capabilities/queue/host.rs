@@ -7,6 +7,7 @@ use wasmtime::component::HasData;
 use super::{MAX_PAYLOAD, NewJob, check_queue_name, store};
 use crate::capabilities::orm::OrmSession;
 use crate::runtime::ModuleContext;
+use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::GuestError;
 use crate::runtime::bindings::plughost::platform::queue::{DispatchOptions, Host};
 
@@ -22,6 +23,7 @@ pub struct QueueView<'a> {
     pub module: &'a ModuleContext,
     pub orm: &'a mut OrmSession,
     pub pending: &'a mut Vec<NewJob>,
+    pub budget: &'a InvocationBudget,
 }
 
 /// Attempts a job gets when the dispatcher does not say.
@@ -43,6 +45,10 @@ impl Host for QueueView<'_> {
             .check("queue", &queue)
             .map_err(|denied| GuestError::Denied(denied.to_string()))?;
         check_payload(&queue, &payload)?;
+        self.count_headroom().await?;
+        self.budget
+            .job(payload.len() + queue.len())
+            .map_err(GuestError::Invalid)?;
         let max_attempts = options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
         if max_attempts == 0 || max_attempts > MAX_ATTEMPTS || options.delay_ms > MAX_DELAY_MS {
             return Err(GuestError::Invalid(format!(
@@ -69,6 +75,24 @@ impl Host for QueueView<'_> {
             self.pending.push(job);
         }
         Ok(id)
+    }
+}
+
+impl QueueView<'_> {
+    /// At the invocation's first dispatch, how many more jobs the tenant's queue may hold.
+    async fn count_headroom(&mut self) -> Result<(), GuestError> {
+        if self.budget.job_headroom().is_some() {
+            return Ok(());
+        }
+        let tenant = self.module.tenant.clone();
+        let waiting = self
+            .orm
+            .run(async |target| store::waiting(target, &tenant).await)
+            .await
+            .map_err(GuestError::from)?;
+        let headroom = self.module.max_queued_jobs.saturating_sub(waiting);
+        self.budget.set_job_headroom(headroom);
+        Ok(())
     }
 }
 

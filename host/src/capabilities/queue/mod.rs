@@ -30,6 +30,7 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
             module: &state.module,
             orm: &mut state.orm,
             pending: &mut state.jobs,
+            budget: &state.budget,
         })
     },
 };

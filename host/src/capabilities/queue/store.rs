@@ -329,6 +329,28 @@ pub async fn retry(pool: &Pool, id: &str) -> Result<bool, OrmError> {
     Ok(Target::Pool(pool).execute(&statement).await?.rows_affected > 0)
 }
 
+/// Jobs of `tenant` waiting to run or running (not dead): what its quota bounds.
+pub async fn waiting(target: Target<'_>, tenant: &str) -> Result<u64, OrmError> {
+    let dialect = match &target {
+        Target::Pool(p) => p.dialect(),
+        Target::Transaction(t) => t.dialect(),
+    };
+    let statement = Statement {
+        sql: format!(
+            "SELECT COUNT(*) FROM {} WHERE tenant = {} AND state IN ('ready', 'running')",
+            dialect.quote(JOBS_TABLE),
+            ph(dialect, 1)
+        ),
+        params: vec![text(tenant)],
+    };
+    let i = ColumnKind::Field(FieldType::Integer);
+    let rows = target.fetch(&statement, &[i]).await?;
+    match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+        Some(SqlValue::Int(n)) => Ok(n.max(0) as u64),
+        _ => Ok(0),
+    }
+}
+
 /// Jobs per tenant, queue and state.
 pub async fn depths(pool: &Pool) -> Result<Vec<QueueDepth>, OrmError> {
     let dialect = pool.dialect();

@@ -11,7 +11,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,14 +45,7 @@ pub struct EventRule {
     claims: BTreeMap<String, serde_json::Value>,
 }
 
-/// A token bucket's settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    /// Tokens added per second.
-    pub per_second: f64,
-    /// Most tokens held.
-    pub burst: f64,
-}
+pub use crate::runtime::rate::{Bucket, Rate};
 
 /// The rules of every declared event of a module.
 #[derive(Default)]
@@ -150,38 +142,6 @@ impl EventRules {
             });
         }
         Ok(())
-    }
-}
-
-/// A token bucket: a message spends one token; tokens come back at `per_second` up to `burst`.
-#[derive(Debug, Clone)]
-pub struct Bucket {
-    rate: Rate,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    /// A full bucket.
-    pub fn new(rate: Rate) -> Bucket {
-        Bucket {
-            rate,
-            tokens: rate.burst,
-            last: Instant::now(),
-        }
-    }
-
-    /// Takes a token if there is one.
-    pub fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * self.rate.per_second;
-        self.tokens = (self.tokens + refill).min(self.rate.burst);
-        self.last = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
     }
 }
 

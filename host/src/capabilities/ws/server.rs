@@ -385,6 +385,7 @@ impl Connection {
                     tracing::warn!("{error}");
                     let code = match error {
                         InvocationError::Deadline { .. } => "deadline_exceeded",
+                        InvocationError::TenantQuota(_) => "rate_limited",
                         _ => "internal",
                     };
                     self.error(code, &error.to_string(), id.as_deref());

@@ -74,7 +74,11 @@ fn check_accepts_good_modules_and_reports_each_problem_by_file() {
     );
 
     // A tenant without `config`: the probe imports it, so calls would be denied.
-    std::fs::write(dir.path().join("host.toml"), "[tenants.default]\nmodules = [\"*\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("host.toml"),
+        "[tenants.default]\nmodules = [\"*\"]\n",
+    )
+    .unwrap();
     let out = host(&["check", plugins.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(

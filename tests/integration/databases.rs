@@ -61,8 +61,9 @@ impl OrmFixture {
         std::fs::write(
             fixture.dir.path().join("host.toml"),
             format!(
-                "[database]\nurl = \"{}\"\n\n[tenants.{t}.allow]\norm = true\nconfig = true\n\n\
-                 [tenants.{t}b.allow]\norm = true\n",
+                "[database]\nurl = \"{}\"\n\n[tenants.{t}]\nmodules = [\"orm-probe\", \"squatter\"]\n\
+                 [tenants.{t}.allow]\norm = true\nconfig = true\n\n\
+                 [tenants.{t}b]\nmodules = [\"neighbour\"]\n[tenants.{t}b.allow]\norm = true\n",
                 fixture.url,
                 t = fixture.tenant
             ),

@@ -118,8 +118,11 @@ fn host_toml_assigns_folders_to_tenants_by_glob_and_a_manifest_tenant_must_agree
     let text = std::fs::read_to_string(&manifest).unwrap();
     crate::harness::write_atomic(
         &manifest,
-        text.replace("version = \"0.1.0\"", "version = \"0.1.0\"\ntenant = \"acme\"\n# agrees")
-            .as_bytes(),
+        text.replace(
+            "version = \"0.1.0\"",
+            "version = \"0.1.0\"\ntenant = \"acme\"\n# agrees",
+        )
+        .as_bytes(),
     );
     host.wait_for_log(std::time::Duration::from_secs(10), |l| {
         crate::harness::message(l).contains("swapped in")

@@ -265,7 +265,9 @@ impl Host {
         let bearer = format!("Bearer {ADMIN_TOKEN}");
         let mut headers = headers.to_vec();
         if path.starts_with("/_admin")
-            && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         {
             headers.push(("authorization", &bearer));
         }
@@ -441,20 +443,19 @@ pub fn assign_folders_by_manifest(config: &Path, plugins: &Path) {
             continue;
         };
         let claimed = tenants.values().any(|t| {
-            t.get("modules").and_then(|m| m.as_array()).is_some_and(|globs| {
-                globs
-                    .iter()
-                    .filter_map(|g| g.as_str())
-                    .any(|g| plughost::config::scope::glob_matches(g, &folder))
-            })
+            t.get("modules")
+                .and_then(|m| m.as_array())
+                .is_some_and(|globs| {
+                    globs
+                        .iter()
+                        .filter_map(|g| g.as_str())
+                        .any(|g| plughost::config::scope::glob_matches(g, &folder))
+                })
         });
         if claimed {
             continue;
         }
-        let Some(section) = tenants
-            .get_mut(tenant)
-            .and_then(|t| t.as_table_mut())
-        else {
+        let Some(section) = tenants.get_mut(tenant).and_then(|t| t.as_table_mut()) else {
             continue;
         };
         let modules = section

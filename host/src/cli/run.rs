@@ -139,7 +139,9 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
     let (admin_stop, admin_stopped) = tokio::sync::watch::channel(false);
     if let Some(admin_listen) = state.runtime.config().admin.listen {
         let admin_listener = TcpListener::bind(admin_listen).await.with_context(|| {
-            format!("cannot listen on {admin_listen} for the admin API ([admin] listen in host.toml)")
+            format!(
+                "cannot listen on {admin_listen} for the admin API ([admin] listen in host.toml)"
+            )
         })?;
         tracing::info!("admin API on http://{}", admin_listener.local_addr()?);
         let mut stopped = admin_stopped.clone();

@@ -391,11 +391,24 @@ impl HostConfig {
     /// Reads `path`, naming it in every error.
     pub fn load(path: &Path) -> Result<HostConfig, String> {
         let mut config: HostConfig = super::read_toml(path)?;
-        config.add_default_tenant();
         config
-            .validate()
+            .settle()
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// Parses and validates host.toml's text.
+    pub fn parse(text: &str) -> Result<HostConfig, String> {
+        let mut config: HostConfig =
+            toml::from_str(text).map_err(|e| format!("not valid TOML for host.toml: {e}"))?;
+        config.settle()?;
+        Ok(config)
+    }
+
+    /// Adds the implicit tenant when none is declared, then validates.
+    fn settle(&mut self) -> Result<(), String> {
+        self.add_default_tenant();
+        self.validate()
     }
 
     /// With no tenants declared, a single `default` tenant may be granted everything,
@@ -423,7 +436,11 @@ impl HostConfig {
         let claims: Vec<&str> = self
             .tenants
             .iter()
-            .filter(|(_, t)| t.modules.iter().any(|glob| super::scope::glob_matches(glob, folder)))
+            .filter(|(_, t)| {
+                t.modules
+                    .iter()
+                    .any(|glob| super::scope::glob_matches(glob, folder))
+            })
             .map(|(name, _)| name.as_str())
             .collect();
         match claims.as_slice() {
@@ -464,7 +481,9 @@ impl HostConfig {
                 ));
             }
             if t.max_concurrent == 0 {
-                return Err(format!("tenants.{tenant}.max-concurrent must be at least 1"));
+                return Err(format!(
+                    "tenants.{tenant}.max-concurrent must be at least 1"
+                ));
             }
             if t.max_concurrent > self.limits.max_instances as usize {
                 return Err(format!(

@@ -115,8 +115,8 @@ impl Manifest {
 
     /// Parses and validates manifest text read from `path` (named in every error).
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, String> {
-        let mut manifest: Manifest = toml::from_str(text)
-            .map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+        let mut manifest: Manifest =
+            toml::from_str(text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
         manifest.normalize();
         manifest
             .validate()

@@ -71,8 +71,7 @@ impl InvocationBudget {
     /// is replaced by one warning; every dropped line is counted.
     pub fn log_line(&self, bytes: usize) -> bool {
         let mut used = self.used();
-        if used.log_lines < self.limits.log_lines
-            && used.log_bytes + bytes <= self.limits.log_bytes
+        if used.log_lines < self.limits.log_lines && used.log_bytes + bytes <= self.limits.log_bytes
         {
             used.log_lines += 1;
             used.log_bytes += bytes;
@@ -148,7 +147,10 @@ impl InvocationBudget {
     }
 
     fn over(&self, message: String) -> String {
-        self.module.metrics.over_limit.fetch_add(1, Ordering::Relaxed);
+        self.module
+            .metrics
+            .over_limit
+            .fetch_add(1, Ordering::Relaxed);
         tracing::warn!(module = %self.module.name, tenant = %self.module.tenant, "{message}");
         message
     }

@@ -14,7 +14,9 @@ use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt as _};
 #[derive(Debug, thiserror::Error)]
 pub enum FolderError {
     /// The path names something outside the folder, or is not a plain relative path.
-    #[error("'{0}' is not a path inside the module's folder (no absolute paths, '..' or symlinks out)")]
+    #[error(
+        "'{0}' is not a path inside the module's folder (no absolute paths, '..' or symlinks out)"
+    )]
     Outside(String),
     /// No such file.
     #[error("'{0}' does not exist in the module's folder")]
@@ -60,12 +62,11 @@ pub struct FolderFile {
 impl ModuleFolder {
     /// Opens `dir` (a path the host chose, e.g. the plugin folder).
     pub fn open(dir: &Path) -> Result<ModuleFolder, FolderError> {
-        let dir = Dir::open_ambient_dir(dir, ambient_authority()).map_err(|error| {
-            FolderError::Io {
+        let dir =
+            Dir::open_ambient_dir(dir, ambient_authority()).map_err(|error| FolderError::Io {
                 path: dir.display().to_string(),
                 error,
-            }
-        })?;
+            })?;
         Ok(ModuleFolder { dir })
     }
 
@@ -200,7 +201,10 @@ mod tests {
     #[test]
     fn files_inside_the_folder_are_read() {
         let (_root, folder) = folder();
-        assert_eq!(folder.read("public/index.html", 100).unwrap(), b"<h1>hi</h1>");
+        assert_eq!(
+            folder.read("public/index.html", 100).unwrap(),
+            b"<h1>hi</h1>"
+        );
         let public = folder.sub_folder("public").unwrap();
         assert_eq!(public.read("css/site.css", 100).unwrap(), b"body{}");
     }
@@ -208,7 +212,12 @@ mod tests {
     #[test]
     fn absolute_paths_and_parent_components_are_refused() {
         let (_root, folder) = folder();
-        for path in ["/etc/passwd", "../secret.toml", "public/../../secret.toml", ""] {
+        for path in [
+            "/etc/passwd",
+            "../secret.toml",
+            "public/../../secret.toml",
+            "",
+        ] {
             let error = folder.read(path, 1 << 20).unwrap_err();
             assert!(matches!(error, FolderError::Outside(_)), "{path}: {error}");
         }
@@ -227,7 +236,10 @@ mod tests {
             assert!(matches!(error, FolderError::Outside(_)), "{path}: {error}");
         }
         let public = folder.sub_folder("public").unwrap();
-        assert!(matches!(public.read("passwd", 1 << 20), Err(FolderError::Outside(_))));
+        assert!(matches!(
+            public.read("passwd", 1 << 20),
+            Err(FolderError::Outside(_))
+        ));
     }
 
     #[test]
@@ -235,15 +247,31 @@ mod tests {
         let (root, folder) = folder();
         let module = root.path().join("module");
         let fifo = module.join("pipe.wasm");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
-        assert!(matches!(folder.read("pipe.wasm", 1 << 20), Err(FolderError::NotAFile(_))));
+        assert!(matches!(
+            folder.read("pipe.wasm", 1 << 20),
+            Err(FolderError::NotAFile(_))
+        ));
         std::os::unix::fs::symlink("/dev/zero", module.join("zero.wasm")).unwrap();
-        assert!(matches!(folder.read("zero.wasm", 1 << 20), Err(FolderError::Outside(_))));
-        assert!(matches!(folder.read("public", 1 << 20), Err(FolderError::NotAFile(_))));
+        assert!(matches!(
+            folder.read("zero.wasm", 1 << 20),
+            Err(FolderError::Outside(_))
+        ));
+        assert!(matches!(
+            folder.read("public", 1 << 20),
+            Err(FolderError::NotAFile(_))
+        ));
         assert!(matches!(
             folder.read("public/index.html", 3),
-            Err(FolderError::TooLarge { size: 11, limit: 3, .. })
+            Err(FolderError::TooLarge {
+                size: 11,
+                limit: 3,
+                ..
+            })
         ));
     }
 }

@@ -143,7 +143,7 @@ impl LoadedModule {
                 handler.call_handle_job(&mut *store, job).await
             })
             .await;
-        if !matches!(outcome, Ok(Ok(()))) {
+        if !matches!(outcome, Ok(Ok(())) | Err(InvocationError::TenantQuota(_))) {
             self.context
                 .metrics
                 .job_failures

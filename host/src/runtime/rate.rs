@@ -36,7 +36,9 @@ impl Bucket {
             return Ok(());
         }
         let missing = 1.0 - self.tokens;
-        Err(Duration::from_secs_f64(missing / self.rate.per_second.max(f64::MIN_POSITIVE)))
+        Err(Duration::from_secs_f64(
+            missing / self.rate.per_second.max(f64::MIN_POSITIVE),
+        ))
     }
 
     /// Takes a token if there is one.
@@ -52,4 +54,3 @@ impl Bucket {
         true
     }
 }
-

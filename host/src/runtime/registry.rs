@@ -216,7 +216,13 @@ fn stamp_of(dir: &Path) -> Option<FolderStamp> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let m = entry.metadata().ok()?;
-            Some((entry.file_name(), m.size(), m.mtime(), m.mtime_nsec(), m.ino()))
+            Some((
+                entry.file_name(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ino(),
+            ))
         })
         .collect();
     stamp.sort();
@@ -276,7 +282,10 @@ impl ModuleRegistry {
     /// The module name `folder`'s manifest declares, if it can be read.
     fn declared_name(&self, folder: &str) -> Option<String> {
         let dir = self.plugins_dir.join(folder);
-        let text = ModuleFolder::open(&dir).ok()?.read(MANIFEST_FILE, 1 << 20).ok()?;
+        let text = ModuleFolder::open(&dir)
+            .ok()?
+            .read(MANIFEST_FILE, 1 << 20)
+            .ok()?;
         #[derive(serde::Deserialize)]
         struct NameOnly {
             name: String,

@@ -269,7 +269,10 @@ mod tests {
     #[tokio::test]
     async fn a_wait_ends_at_the_deadline() {
         let gate = gate(1, 10, 0);
-        let _held = gate.admit(Instant::now() + Duration::from_secs(5)).await.unwrap();
+        let _held = gate
+            .admit(Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap();
         let started = Instant::now();
         let soon = Instant::now() + Duration::from_millis(50);
         assert!(gate.admit(soon).await.is_err());

@@ -92,12 +92,24 @@ mod tests {
 
     #[test]
     fn reads_are_not_changes_and_writes_renames_and_removals_are() {
-        use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, RemoveKind, RenameMode};
-        assert!(!is_change(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
-        assert!(!is_change(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
-        assert!(!is_change(&EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))));
-        assert!(is_change(&EventKind::Modify(ModifyKind::Data(DataChange::Any))));
-        assert!(is_change(&EventKind::Modify(ModifyKind::Name(RenameMode::To))));
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, RemoveKind, RenameMode,
+        };
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Read
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!is_change(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::AccessTime
+        ))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
         assert!(is_change(&EventKind::Create(CreateKind::File)));
         assert!(is_change(&EventKind::Remove(RemoveKind::Folder)));
     }

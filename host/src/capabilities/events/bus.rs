@@ -87,7 +87,11 @@ impl History {
             self.oldest.insert(seq, key.clone());
         }
         state.recent.push_back((seq, event));
-        while self.topics.get(&key).is_some_and(|s| s.recent.len() > limits.history) {
+        while self
+            .topics
+            .get(&key)
+            .is_some_and(|s| s.recent.len() > limits.history)
+        {
             self.forget_oldest_of(&key);
         }
         while self.bytes > limits.history_bytes || self.topics.len() > limits.history_topics {
@@ -357,7 +361,10 @@ mod tests {
         }
         assert_eq!(history.oldest.len(), history.topics.len());
         let newest = ("t".to_string(), "fresh.4.1999".to_string());
-        assert!(history.topics.contains_key(&newest), "the newest topic is kept");
+        assert!(
+            history.topics.contains_key(&newest),
+            "the newest topic is kept"
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use super::{Event, MAX_PAYLOAD, topic};
 use crate::capabilities::orm::OrmSession;
 use crate::capabilities::orm::value::{format_datetime, now};
 use crate::runtime::ModuleContext;
-use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::GuestError;
 use crate::runtime::bindings::plughost::platform::events::Host;
+use crate::runtime::budget::InvocationBudget;
 
 /// Marker tying the interface to its view.
 pub struct EventsCapability;

@@ -73,9 +73,10 @@ async fn authorize(token: &str, request: Request, next: Next) -> Response {
         "the admin API needs `Authorization: Bearer TOKEN` with the token of host.toml's [admin] section".into(),
     )
     .into_response();
-    response
-        .headers_mut()
-        .insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+    response.headers_mut().insert(
+        "www-authenticate",
+        axum::http::HeaderValue::from_static("Bearer"),
+    );
     response
 }
 
@@ -177,7 +178,9 @@ async fn events(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> 
 /// Each tenant: its folders, invocations running, slots and counters.
 async fn tenants(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
     let runtime = &state.runtime;
-    Json(serde_json::json!(runtime.tenants().report(runtime.config())))
+    Json(serde_json::json!(
+        runtime.tenants().report(runtime.config())
+    ))
 }
 
 async fn health() -> &'static str {

@@ -306,8 +306,9 @@ pub fn checked_headers(headers: Vec<(String, String)>) -> Result<CheckedHeaders,
     for (name, value) in headers {
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("invalid header name {name:?}"))?;
-        let header_value = HeaderValue::from_str(&value)
-            .map_err(|_| format!("an invalid value for header {header_name} (control characters or non-ASCII)"))?;
+        let header_value = HeaderValue::from_str(&value).map_err(|_| {
+            format!("an invalid value for header {header_name} (control characters or non-ASCII)")
+        })?;
         if HOST_OWNED_HEADERS.contains(&header_name.as_str()) {
             checked.dropped += 1;
             continue;
@@ -322,7 +323,9 @@ mod tests {
     use super::*;
 
     fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -356,8 +359,9 @@ mod tests {
         assert!(checked_headers(headers(&[("x-a", "1\r\nset-cookie: x=1")])).is_err());
         assert!(checked_headers(headers(&[("bad name", "1")])).is_err());
         assert!(checked_headers(headers(&[("x-\n", "1")])).is_err());
-        let many: Vec<(String, String)> =
-            (0..=MAX_RESPONSE_HEADERS).map(|i| (format!("x-{i}"), "v".into())).collect();
+        let many: Vec<(String, String)> = (0..=MAX_RESPONSE_HEADERS)
+            .map(|i| (format!("x-{i}"), "v".into()))
+            .collect();
         assert!(checked_headers(many).is_err());
         let big = vec![("x-big".to_string(), "v".repeat(MAX_RESPONSE_HEADER_BYTES))];
         assert!(checked_headers(big).is_err());

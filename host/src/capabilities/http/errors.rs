@@ -5,8 +5,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::runtime::InvocationError;
-use crate::runtime::tenants::TenantRefusal;
 use crate::runtime::bindings::GuestError;
+use crate::runtime::tenants::TenantRefusal;
 
 /// An error response: status, short code and message.
 #[derive(Debug)]

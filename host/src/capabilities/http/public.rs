@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn only_plain_segments_make_a_relative_path() {
-        assert_eq!(relative_path("/css/site.css").as_deref(), Some("css/site.css"));
+        assert_eq!(
+            relative_path("/css/site.css").as_deref(),
+            Some("css/site.css")
+        );
         assert_eq!(relative_path("/").as_deref(), Some(""));
         assert_eq!(relative_path("/a%20b.txt").as_deref(), Some("a b.txt"));
         assert_eq!(relative_path("/../host.toml"), None);

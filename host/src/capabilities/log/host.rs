@@ -3,8 +3,8 @@
 use wasmtime::component::HasData;
 
 use crate::runtime::ModuleContext;
-use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::plughost::platform::log::{Host, Level};
+use crate::runtime::budget::InvocationBudget;
 
 /// Marker tying the interface to its view.
 pub struct LogCapability;

@@ -7,9 +7,9 @@ use wasmtime::component::HasData;
 use super::{MAX_PAYLOAD, NewJob, check_queue_name, store};
 use crate::capabilities::orm::OrmSession;
 use crate::runtime::ModuleContext;
-use crate::runtime::budget::InvocationBudget;
 use crate::runtime::bindings::GuestError;
 use crate::runtime::bindings::plughost::platform::queue::{DispatchOptions, Host};
+use crate::runtime::budget::InvocationBudget;
 
 /// Marker tying the interface to its view.
 pub struct QueueCapability;

@@ -236,6 +236,25 @@ pub async fn complete(pool: &Pool, id: &str) -> Result<(), OrmError> {
     Ok(())
 }
 
+/// An attempt that never ran (its tenant was at its quota): ready again at `run_at`,
+/// without counting the attempt.
+pub async fn release(pool: &Pool, id: &str, run_at: i64) -> Result<(), OrmError> {
+    let dialect = pool.dialect();
+    let statement = Statement {
+        sql: format!(
+            "UPDATE {} SET state = 'ready', attempt = attempt - 1, run_at = {}, locked_until = 0, \
+             updated_at = {} WHERE id = {}",
+            dialect.quote(JOBS_TABLE),
+            ph(dialect, 1),
+            ph(dialect, 2),
+            ph(dialect, 3)
+        ),
+        params: vec![int(run_at), int(now_ms()), text(id)],
+    };
+    Target::Pool(pool).execute(&statement).await?;
+    Ok(())
+}
+
 /// A failed attempt: ready again at `retry_at`, or dead when `retry_at` is none.
 pub async fn fail(
     pool: &Pool,

@@ -152,6 +152,16 @@ async fn attempt(runtime: &Runtime, module: &LoadedModule, job: ClaimedJob) {
         last_error: job.last_error.clone(),
     };
     let failure = match module.handle_job(runtime, &guest).await {
+        Err(crate::runtime::InvocationError::TenantQuota(refusal)) => {
+            // The tenant is at its share: the attempt did not run and is not counted.
+            tracing::debug!(job_id = %job.id, "job postponed: {refusal}");
+            if let Ok(pool) = runtime.orm().pool().await
+                && let Err(e) = store::release(pool, &job.id, store::now_ms() + 250).await
+            {
+                tracing::error!(job_id = %job.id, "cannot postpone the job (it will run again): {e}");
+            }
+            return;
+        }
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(crate::runtime::bindings::describe(&error)),
         Err(error) => Some(error.to_string()),

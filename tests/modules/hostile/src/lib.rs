@@ -85,7 +85,9 @@ fn flood_jobs(request: Request) -> Result<Response> {
             Err(e) => return Ok(refused(accepted, e)),
         }
     }
-    Ok(Response::json_value(&serde_json::json!({ "accepted": accepted })))
+    Ok(Response::json_value(
+        &serde_json::json!({ "accepted": accepted }),
+    ))
 }
 
 /// Emits events, each on a topic never seen before, until refused.
@@ -100,11 +102,15 @@ fn flood_events(request: Request) -> Result<Response> {
             Err(e) => return Ok(refused(accepted, e)),
         }
     }
-    Ok(Response::json_value(&serde_json::json!({ "accepted": accepted })))
+    Ok(Response::json_value(
+        &serde_json::json!({ "accepted": accepted }),
+    ))
 }
 
 fn refused(accepted: u64, error: Error) -> Response {
-    Response::json_value(&serde_json::json!({ "accepted": accepted, "refused": format!("{error:?}") }))
+    Response::json_value(
+        &serde_json::json!({ "accepted": accepted, "refused": format!("{error:?}") }),
+    )
 }
 
 fn flood_logs(request: Request) -> Result<Response> {

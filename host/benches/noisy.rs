@@ -53,8 +53,8 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The host, killed on drop.
-struct Host(Child, tempfile::TempDir);
+/// The host, killed on drop; its scratch folder goes with it.
+struct Host(Child, #[allow(dead_code)] tempfile::TempDir);
 
 impl Drop for Host {
     fn drop(&mut self) {

@@ -75,7 +75,7 @@ async fn host(
     )?;
     let config: HostConfig = toml::from_str(&format!(
         "[server]\ncache-dir = \"{}\"\n[database]\nurl = \"{url}\"\n[queue]\nconcurrency = 8\npoll-ms = 20\n\
-         [tenants.{tenant}.allow]\nevents = true\nqueue = true\n",
+         [tenants.{tenant}]\nmodules = [\"*\"]\n[tenants.{tenant}.allow]\nevents = true\nqueue = true\n",
         scratch.join("cache").display()
     ))?;
     let runtime = Runtime::new(Arc::new(config))?;

@@ -47,7 +47,7 @@ async fn instantiate_and_call(
     dir: &Path,
     rounds: usize,
 ) -> anyhow::Result<()> {
-    let files = loader::read_files(dir)?;
+    let files = loader::read_files(dir, runtime.config())?;
     let module = loader::load(runtime, dir, files, Arc::new(ModuleMetrics::default())).await?;
     let request = GuestRequest {
         method: "GET".into(),

@@ -80,11 +80,11 @@ async fn setup(url: &str, modules: &Path, scratch: &Path) -> anyhow::Result<Setu
         ),
     )?;
     let config: HostConfig = toml::from_str(&format!(
-        "[server]\ncache-dir = \"{}\"\n[database]\nurl = \"{url}\"\n[tenants.{tenant}.allow]\norm = true\n",
+        "[server]\ncache-dir = \"{}\"\n[database]\nurl = \"{url}\"\n[tenants.{tenant}]\nmodules = [\"*\"]\n[tenants.{tenant}.allow]\norm = true\n",
         scratch.join("cache").display()
     ))?;
     let runtime = Runtime::new(Arc::new(config))?;
-    let files = loader::read_files(&dir)?;
+    let files = loader::read_files(&dir, runtime.config())?;
     let module =
         Arc::new(loader::load(&runtime, &dir, files, Arc::new(ModuleMetrics::default())).await?);
     Ok(Setup {

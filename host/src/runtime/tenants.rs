@@ -177,23 +177,17 @@ pub struct Tenants {
 
 /// What the admin API shows of a tenant.
 #[derive(Serialize)]
-pub struct TenantReport {
+pub struct TenantReport<'a> {
     /// The tenant.
-    pub name: String,
+    pub name: &'a str,
     /// Its folder globs.
-    pub modules: Vec<String>,
+    pub modules: &'a [String],
     /// Invocations running now.
     pub running: usize,
     /// Its slots.
     pub max_concurrent: usize,
     /// Its counters.
-    pub metrics: Arc<TenantGate>,
-}
-
-impl Serialize for TenantGate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.metrics.serialize(serializer)
-    }
+    pub metrics: &'a TenantMetrics,
 }
 
 impl Tenants {
@@ -213,19 +207,18 @@ impl Tenants {
     }
 
     /// Every tenant with its counters.
-    pub fn report(&self, config: &HostConfig) -> Vec<TenantReport> {
+    pub fn report<'a>(&'a self, config: &'a HostConfig) -> Vec<TenantReport<'a>> {
         self.gates
             .iter()
             .map(|(name, gate)| TenantReport {
-                name: name.clone(),
+                name,
                 modules: config
                     .tenants
                     .get(name)
-                    .map(|t| t.modules.clone())
-                    .unwrap_or_default(),
+                    .map_or(&[], |t| t.modules.as_slice()),
                 running: gate.running(),
                 max_concurrent: gate.max_concurrent,
-                metrics: gate.clone(),
+                metrics: &gate.metrics,
             })
             .collect()
     }

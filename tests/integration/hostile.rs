@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::harness::{Host, HostOptions, install, write_atomic};
@@ -708,4 +709,29 @@ fn an_orm_call_for_an_undeclared_model_is_denied_and_counted() {
     assert_eq!(reply.json()["error"]["code"], "denied");
     assert_eq!(metric(&host, "hostile", "denied"), 1);
     assert_victim_serves(&host);
+}
+
+// 2b. Manual migrations are files of the module's folder too.
+
+#[test]
+fn a_migration_file_linked_to_a_host_file_is_refused_and_never_read() {
+    let fx = crate::databases::OrmFixture::new(crate::databases::Backend::Sqlite);
+    let migrations = fx.plugins().join("orm-probe/migrations");
+    let host_toml = fx.config();
+    std::fs::write(migrations.join("0009_leak.down.sql"), "SELECT 1;").unwrap();
+    for target in [Path::new("/etc/passwd"), host_toml.as_path()] {
+        let link = migrations.join("0009_leak.up.sql");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let (success, out) = fx.db(&["migrate"]);
+        assert!(!success, "{out}");
+        assert!(
+            out.contains("not a path inside the module's folder"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("root:") && !out.contains("[database]"),
+            "leaked: {out}"
+        );
+    }
 }

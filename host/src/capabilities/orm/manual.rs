@@ -15,6 +15,7 @@ use super::model::{ColumnKind, FieldType, check_identifier};
 use super::sql::{Dialect, Statement};
 use super::value::{SqlValue, format_datetime, now};
 use crate::runtime::ModuleContext;
+use crate::runtime::folder::{FolderError, ModuleFolder};
 
 /// The control table of applied manual migrations.
 pub const MIGRATIONS_TABLE: &str = "plughost_migrations";
@@ -290,9 +291,26 @@ fn read_rendered(
     dialect: Dialect,
     module: &ModuleContext,
 ) -> Result<String, OrmError> {
-    let sql = std::fs::read_to_string(path)
+    let sql = read_beneath_module(path)
         .map_err(|e| OrmError::Invalid(format!("cannot read {}: {e}", path.display())))?;
     render(&sql, dialect, module).map_err(|e| OrmError::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// Largest migration file the host reads.
+const MAX_MIGRATION_BYTES: u64 = 16 << 20;
+
+/// Reads `MODULE/migrations/FILE` beneath the module's folder: a migration linked to a
+/// file outside it (a host secret, `/etc/passwd`) is refused, never read or sent.
+fn read_beneath_module(path: &Path) -> Result<String, FolderError> {
+    let outside = || FolderError::Outside(path.display().to_string());
+    let file = path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(outside)?;
+    let module_dir = path.parent().and_then(Path::parent).ok_or_else(outside)?;
+    let bytes =
+        ModuleFolder::open(module_dir)?.read(&format!("migrations/{file}"), MAX_MIGRATION_BYTES)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 async fn execute_script(tx: &mut super::backend::Transaction, sql: &str) -> Result<(), OrmError> {

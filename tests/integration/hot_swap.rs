@@ -133,6 +133,29 @@ fn modules_are_added_and_removed_while_serving() {
 }
 
 #[test]
+fn a_component_in_a_sub_folder_rewritten_in_place_is_swapped_in() {
+    let (host, _probe, alternate) = swap_host();
+    let dir = host.plugins.join("swap");
+    let wasm = wasm_in(&dir);
+    std::fs::create_dir(dir.join("build")).unwrap();
+    std::fs::rename(&wasm, dir.join("build/swap.wasm")).unwrap();
+    let manifest = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    write_atomic(
+        &manifest,
+        format!("component = \"build/swap.wasm\"\n{text}").as_bytes(),
+    );
+    host.wait_until(SWAP, Duration::from_secs(10), |r| {
+        r.body == "Hello, Ada! (probe)"
+    });
+    // Written in place: neither the module folder nor `build/` changes, only the file.
+    std::fs::write(dir.join("build/swap.wasm"), &alternate).unwrap();
+    host.wait_until(SWAP, Duration::from_secs(10), |r| {
+        r.body == "Hello, Ada! (probe-alt)"
+    });
+}
+
+#[test]
 fn a_corrupt_component_is_reported_naming_the_file_and_the_old_version_keeps_serving() {
     let host = Host::with_modules(&[("hello-rust", "hello-rust")]);
     let wasm = wasm_in(&host.plugins.join("hello-rust"));

@@ -205,26 +205,40 @@ pub struct ModuleRegistry {
     reloading: tokio::sync::Mutex<()>,
 }
 
-/// Name, size, modification time and inode of each entry directly in a module folder;
-/// symlinks are described, not followed.
-type FolderStamp = Vec<(std::ffi::OsString, u64, i64, i64, u64)>;
+/// Path, size, modification time and inode of each entry in a module folder and its
+/// sub-folders (a component may sit in `build/`, and a file written in place changes no
+/// folder's time); symlinks are described, not followed.
+type FolderStamp = Vec<(PathBuf, u64, i64, i64, u64)>;
+
+/// How deep and how many entries a stamp describes: a hostile folder with a million
+/// files costs the host a bounded walk per change, not a million stats. Beyond the bound
+/// a change deep in the tree is seen at the next change above it.
+const STAMP_DEPTH: usize = 4;
+const STAMP_ENTRIES: usize = 4096;
 
 fn stamp_of(dir: &Path) -> Option<FolderStamp> {
     use std::os::unix::fs::MetadataExt as _;
-    let mut stamp: FolderStamp = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let m = entry.metadata().ok()?;
-            Some((
-                entry.file_name(),
-                m.size(),
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ino(),
-            ))
-        })
-        .collect();
+    let mut stamp = FolderStamp::new();
+    let mut pending = vec![(PathBuf::new(), 0)];
+    while let Some((relative, depth)) = pending.pop() {
+        let entries = std::fs::read_dir(dir.join(&relative));
+        let entries = match entries {
+            Ok(entries) => entries,
+            Err(_) if depth > 0 => continue,
+            Err(_) => return None,
+        };
+        for entry in entries.filter_map(Result::ok) {
+            if stamp.len() >= STAMP_ENTRIES {
+                break;
+            }
+            let Ok(m) = entry.metadata() else { continue };
+            let path = relative.join(entry.file_name());
+            if m.is_dir() && depth + 1 < STAMP_DEPTH {
+                pending.push((path.clone(), depth + 1));
+            }
+            stamp.push((path, m.size(), m.mtime(), m.mtime_nsec(), m.ino()));
+        }
+    }
     stamp.sort();
     Some(stamp)
 }

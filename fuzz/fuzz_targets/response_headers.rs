@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plughost::capabilities::http::dispatch::{checked_headers, checked_status};
+use plughost::server::dispatch::{checked_headers, checked_status};
 
 fuzz_target!(|input: (u16, Vec<(String, String)>)| {
     let (status, headers) = input;

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plughost::capabilities::http::{HttpState, serve};
 use plughost::config::HostConfig;
 use plughost::runtime::bindings::GuestRequest;
 use plughost::runtime::module::ModuleMetrics;
 use plughost::runtime::{ModuleRegistry, Runtime, loader, watcher};
+use plughost::server::{HttpState, serve};
 
 fn main() -> anyhow::Result<()> {
     let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-modules");

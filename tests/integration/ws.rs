@@ -478,3 +478,27 @@ fn stopping_the_host_closes_sockets_with_going_away() {
         "clients are told the server is going away"
     );
 }
+
+#[test]
+fn a_websocket_client_gets_the_same_error_codes_as_http_when_the_module_fails() {
+    let host = Host::with_modules(&[("ws-echo", "ws-echo")]);
+    let mut client = connect_to(&host, "/echo", None).unwrap();
+    for (event, code) in [
+        ("panic", "module_trapped"),
+        ("spin", "deadline_exceeded"),
+        ("hog", "memory_cap_exceeded"),
+    ] {
+        client.send(event, json!({}));
+        let error = client.expect("error");
+        assert_eq!(error["data"]["code"], code, "{event}: {error}");
+        assert!(
+            !error["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("wasm backtrace"),
+            "a trap's details stay in the host log: {error}"
+        );
+    }
+    client.send("echo", json!({"still": "here"}));
+    assert_eq!(client.expect("echo")["data"], json!({"still": "here"}));
+}

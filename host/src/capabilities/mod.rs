@@ -5,7 +5,6 @@
 
 pub mod config;
 pub mod events;
-pub mod http;
 pub mod log;
 pub mod orm;
 pub mod queue;

@@ -8,9 +8,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use tokio::net::TcpListener;
 
-use crate::capabilities::http::{HttpState, serve, serve_admin};
 use crate::config::HostConfig;
 use crate::runtime::{ModuleRegistry, Runtime, watcher};
+use crate::server::{HttpState, serve, serve_admin};
 
 /// Arguments of `host run`.
 #[derive(Args)]

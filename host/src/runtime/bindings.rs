@@ -25,12 +25,31 @@ pub mod guest_exports {
     pub use super::exports::plughost::platform::ws_handler::GuestIndices as WsHandler;
 }
 
-/// A guest error as a short line: `internal: failing attempt 2`.
-pub fn describe(error: &GuestError) -> String {
-    match error {
-        GuestError::Denied(m) => format!("denied: {m}"),
-        GuestError::Invalid(m) => format!("invalid: {m}"),
-        GuestError::NotFound(m) => format!("not-found: {m}"),
-        GuestError::Internal(m) => format!("internal: {m}"),
+/// The error vocabulary shared with [`InvocationError`](super::InvocationError): the same
+/// `code()` reaches an HTTP body, a WebSocket error frame and a job's or event's failure.
+impl GuestError {
+    /// A stable short code: `denied`, `invalid`, `not_found` or `internal`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GuestError::Denied(_) => "denied",
+            GuestError::Invalid(_) => "invalid",
+            GuestError::NotFound(_) => "not_found",
+            GuestError::Internal(_) => "internal",
+        }
+    }
+
+    /// What went wrong, as the module or the host said it.
+    pub fn message(&self) -> &str {
+        match self {
+            GuestError::Denied(m)
+            | GuestError::Invalid(m)
+            | GuestError::NotFound(m)
+            | GuestError::Internal(m) => m,
+        }
+    }
+
+    /// Code and message on one line: `internal: failing attempt 2`.
+    pub fn summary(&self) -> String {
+        format!("{}: {}", self.code(), self.message())
     }
 }

@@ -56,6 +56,41 @@ pub enum InvocationError {
     },
 }
 
+impl InvocationError {
+    /// The stable short code every front end uses (HTTP bodies, WebSocket error frames,
+    /// job and event failures): `deadline_exceeded`, `memory_cap_exceeded`, `at_capacity`,
+    /// `tenant_busy`, `rate_limited` or `module_trapped`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvocationError::Deadline { .. } => "deadline_exceeded",
+            InvocationError::MemoryCap { .. } => "memory_cap_exceeded",
+            InvocationError::AtCapacity => "at_capacity",
+            InvocationError::TenantQuota(refusal) => refusal.code(),
+            InvocationError::Trap { .. } => "module_trapped",
+        }
+    }
+
+    /// What a caller is told. A trap's details (its backtrace) go to the host log only.
+    pub fn message(&self) -> String {
+        match self {
+            InvocationError::Trap { module, .. } => format!(
+                "module '{module}' failed while handling the request; the host log has the \
+                 details under this request id"
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// Seconds a caller should wait before retrying, when retrying soon may succeed.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            InvocationError::AtCapacity => Some(1),
+            InvocationError::TenantQuota(refusal) => Some(refusal.retry_after_s()),
+            _ => None,
+        }
+    }
+}
+
 /// Raised by the epoch callback when the deadline has passed.
 #[derive(Debug, thiserror::Error)]
 #[error("deadline reached")]

@@ -17,11 +17,11 @@ use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
 use super::state::InvocationState;
-use crate::capabilities::http::routes::ModuleRoutes;
 use crate::capabilities::orm::backend::Pool;
 use crate::capabilities::orm::{ModuleSchema, manual, migrate};
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
+use crate::server::routes::ModuleRoutes;
 
 /// Why a module folder could not be loaded.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -47,6 +47,14 @@ pub enum TenantRefusal {
 }
 
 impl TenantRefusal {
+    /// The shared error code: `tenant_busy` or `rate_limited`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TenantRefusal::Busy { .. } => "tenant_busy",
+            TenantRefusal::RateLimited { .. } => "rate_limited",
+        }
+    }
+
     /// Seconds the caller should wait before retrying.
     pub fn retry_after_s(&self) -> u64 {
         match self {

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::server::HttpState;
+use super::state::HttpState;
 use crate::capabilities::queue::store;
 use crate::runtime::registry::ModuleStatus;
 

@@ -13,7 +13,8 @@ use tracing::field::Empty;
 use super::errors::HttpError;
 use super::public::{self, PublicFile};
 use super::routes::RouteMatch;
-use super::server::HttpState;
+use super::state::HttpState;
+use crate::runtime::InvocationError;
 use crate::runtime::bindings::{GuestRequest, GuestResponse};
 
 /// Header carrying the request id, in and out.
@@ -50,7 +51,7 @@ async fn serve(
         let namespace = parts.uri.path().to_string();
         let span = tracing::Span::current();
         span.record("module", "ws");
-        return Ok(crate::capabilities::ws::server::accept(
+        return Ok(super::websocket::accept(
             state.registry.clone(),
             state.runtime.clone(),
             parts,
@@ -77,7 +78,7 @@ async fn serve(
     span.record("tenant", module.context.tenant.as_str());
     if let Some(gate) = state.runtime.tenants().gate(&module.context.tenant) {
         gate.take_request()
-            .map_err(|refusal| HttpError::tenant_quota(&refusal))?;
+            .map_err(|refusal| HttpError::from(&InvocationError::TenantQuota(refusal)))?;
     }
     let routes = module
         .routes
@@ -136,7 +137,7 @@ async fn serve(
         Ok(Err(guest_error)) => Err(guest_error.into()),
         Err(error) => {
             match &error {
-                crate::runtime::InvocationError::Trap { .. } => tracing::error!("{error}"),
+                InvocationError::Trap { .. } => tracing::error!("{error}"),
                 _ => tracing::warn!("{error}"),
             }
             Err((&error).into())

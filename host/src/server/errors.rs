@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::runtime::InvocationError;
 use crate::runtime::bindings::GuestError;
-use crate::runtime::tenants::TenantRefusal;
 
 /// An error response: status, short code and message.
 #[derive(Debug)]
@@ -33,20 +32,6 @@ impl HttpError {
             allow: None,
             retry_after: None,
         }
-    }
-
-    /// The answer to a refusal by the tenant's quota: 429 with `Retry-After`.
-    pub fn tenant_quota(refusal: &TenantRefusal) -> Self {
-        let mut error = HttpError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            match refusal {
-                TenantRefusal::Busy { .. } => "tenant_busy",
-                TenantRefusal::RateLimited { .. } => "rate_limited",
-            },
-            refusal.to_string(),
-        );
-        error.retry_after = Some(refusal.retry_after_s());
-        error
     }
 
     /// Renders the JSON body `{"error": {"status", "code", "message", "request_id"}}`.
@@ -79,48 +64,28 @@ impl HttpError {
 
 impl From<GuestError> for HttpError {
     fn from(error: GuestError) -> Self {
-        match error {
-            GuestError::Denied(m) => HttpError::new(StatusCode::FORBIDDEN, "denied", m),
-            GuestError::Invalid(m) => HttpError::new(StatusCode::BAD_REQUEST, "invalid", m),
-            GuestError::NotFound(m) => HttpError::new(StatusCode::NOT_FOUND, "not_found", m),
-            GuestError::Internal(m) => {
-                HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)
-            }
-        }
+        let status = match error {
+            GuestError::Denied(_) => StatusCode::FORBIDDEN,
+            GuestError::Invalid(_) => StatusCode::BAD_REQUEST,
+            GuestError::NotFound(_) => StatusCode::NOT_FOUND,
+            GuestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        HttpError::new(status, error.code(), error.message())
     }
 }
 
 impl From<&InvocationError> for HttpError {
     fn from(error: &InvocationError) -> Self {
-        match error {
-            InvocationError::Deadline { .. } => HttpError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "deadline_exceeded",
-                error.to_string(),
-            ),
-            InvocationError::MemoryCap { .. } => HttpError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "memory_cap_exceeded",
-                error.to_string(),
-            ),
-            InvocationError::AtCapacity => {
-                let mut e = HttpError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "at_capacity",
-                    error.to_string(),
-                );
-                e.retry_after = Some(1);
-                e
+        let status = match error {
+            InvocationError::Deadline { .. } => StatusCode::GATEWAY_TIMEOUT,
+            InvocationError::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            InvocationError::TenantQuota(_) => StatusCode::TOO_MANY_REQUESTS,
+            InvocationError::MemoryCap { .. } | InvocationError::Trap { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
             }
-            InvocationError::TenantQuota(refusal) => HttpError::tenant_quota(refusal),
-            // The trap's details (backtrace) go to the log, not to the client.
-            InvocationError::Trap { module, .. } => HttpError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "module_trapped",
-                format!(
-                    "module '{module}' failed while handling the request; the host log has the details under this request id"
-                ),
-            ),
-        }
+        };
+        let mut answer = HttpError::new(status, error.code(), error.message());
+        answer.retry_after = error.retry_after_s();
+        answer
     }
 }

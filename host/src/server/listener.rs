@@ -1,22 +1,13 @@
-//! The HTTP server: the admin API plus the module dispatcher on one listener.
+//! The listeners: the admin API plus the module dispatcher on one, the admin API alone on
+//! the `[admin] listen` address.
 
 use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
+use super::state::HttpState;
 use super::{admin, dispatch};
-use crate::runtime::{ModuleRegistry, Runtime};
-
-/// What request handling needs.
-pub struct HttpState {
-    /// The modules.
-    pub registry: Arc<ModuleRegistry>,
-    /// The runtime (engine, linker).
-    pub runtime: Arc<Runtime>,
-    /// Largest accepted body.
-    pub body_limit: usize,
-}
 
 /// The public router: everything goes to modules, except `/_admin/*`, which is the admin
 /// API when host.toml sets `[admin] token` (and then only with that bearer token) and is

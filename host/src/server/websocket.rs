@@ -16,12 +16,12 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
-use super::host::CurrentSocket;
-use super::hub::{Frame, Kill, Target, error_frame};
-use super::rules::{Bucket, Rate, Refusal};
-use crate::capabilities::http::errors::HttpError;
-use crate::runtime::bindings::{GuestConnection, GuestError, GuestMessage, describe};
-use crate::runtime::{InvocationError, LoadedModule, ModuleRegistry, Runtime};
+use super::errors::HttpError;
+use crate::capabilities::ws::CurrentSocket;
+use crate::capabilities::ws::hub::{Frame, Kill, Target, error_frame};
+use crate::capabilities::ws::rules::{Bucket, Rate, Refusal};
+use crate::runtime::bindings::{GuestConnection, GuestMessage};
+use crate::runtime::{LoadedModule, ModuleRegistry, Runtime};
 
 /// What a connection needs for its whole life.
 struct Connection {
@@ -375,20 +375,15 @@ impl Connection {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     tracing::info!(
-                        code = code_of(&error),
+                        code = error.code(),
                         "message refused by the module: {}",
-                        message_of(&error)
+                        error.message()
                     );
-                    self.error(code_of(&error), &message_of(&error), id.as_deref())
+                    self.error(error.code(), error.message(), id.as_deref())
                 }
                 Err(error) => {
                     tracing::warn!("{error}");
-                    let code = match error {
-                        InvocationError::Deadline { .. } => "deadline_exceeded",
-                        InvocationError::TenantQuota(_) => "rate_limited",
-                        _ => "internal",
-                    };
-                    self.error(code, &error.to_string(), id.as_deref());
+                    self.error(error.code(), &error.message(), id.as_deref());
                 }
             }
         }
@@ -453,20 +448,4 @@ impl Connection {
             tracing::warn!(namespace = %self.namespace(), "on-disconnect failed: {error}");
         }
     }
-}
-
-fn code_of(error: &GuestError) -> &'static str {
-    match error {
-        GuestError::Denied(_) => "denied",
-        GuestError::Invalid(_) => "invalid",
-        GuestError::NotFound(_) => "not_found",
-        GuestError::Internal(_) => "internal",
-    }
-}
-
-fn message_of(error: &GuestError) -> String {
-    let full = describe(error);
-    full.split_once(": ")
-        .map(|(_, m)| m.to_string())
-        .unwrap_or(full)
 }

@@ -310,10 +310,7 @@ async fn deliver(runtime: Arc<Runtime>, module: Arc<LoadedModule>, event: Arc<Ev
             bus.metrics.delivered.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        Ok(Err(error)) => format!(
-            "returned an error: {}",
-            crate::runtime::bindings::describe(&error)
-        ),
+        Ok(Err(error)) => format!("returned an error: {}", error.summary()),
         Err(error) => error.to_string(),
     };
     bus.metrics.failed.fetch_add(1, Ordering::Relaxed);

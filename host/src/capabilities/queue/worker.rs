@@ -163,7 +163,7 @@ async fn attempt(runtime: &Runtime, module: &LoadedModule, job: ClaimedJob) {
             return;
         }
         Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(crate::runtime::bindings::describe(&error)),
+        Ok(Err(error)) => Some(error.summary()),
         Err(error) => Some(error.to_string()),
     };
     let Ok(pool) = runtime.orm().pool().await else {

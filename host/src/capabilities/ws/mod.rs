@@ -9,7 +9,6 @@ pub mod auth;
 mod host;
 pub mod hub;
 pub mod rules;
-pub mod server;
 
 use serde::{Deserialize, Serialize};
 

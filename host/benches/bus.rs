@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use plughost::capabilities::events::Event;
+use plughost::capabilities::events::{Event, EventBus};
+use plughost::capabilities::orm::OrmStore;
 use plughost::capabilities::orm::backend::Target;
-use plughost::capabilities::queue::{NewJob, store};
+use plughost::capabilities::queue::{NewJob, QueueWorkers, store};
 use plughost::config::HostConfig;
 use plughost::runtime::{ModuleRegistry, Runtime};
 
@@ -46,7 +47,8 @@ fn main() -> anyhow::Result<()> {
     tokio.block_on(async {
         let (runtime, _registry, tenant) = host(postgres, &modules, scratch.path()).await?;
         let result = jobs_per_second("postgres", &runtime, &tenant).await;
-        let pool = runtime.orm().pool().await.map_err(anyhow::Error::msg)?;
+        let orm = orm_of(&runtime);
+        let pool = orm.pool().await.map_err(anyhow::Error::msg)?;
         let cleanup = format!("DELETE FROM plughost_jobs WHERE tenant = '{tenant}'");
         let _ = Target::Pool(pool).execute_script(&cleanup).await;
         result
@@ -78,7 +80,7 @@ async fn host(
          [tenants.{tenant}]\nmodules = [\"*\"]\n[tenants.{tenant}.allow]\nevents = true\nqueue = true\n",
         scratch.join("cache").display()
     ))?;
-    let runtime = Runtime::new(Arc::new(config))?;
+    let runtime = Runtime::new(Arc::new(config), plughost::capabilities::ALL)?;
     let registry = ModuleRegistry::new(runtime.clone(), plugins);
     registry.load_all().await?;
     anyhow::ensure!(
@@ -99,7 +101,8 @@ fn event(i: usize) -> Event {
 }
 
 async fn wait_delivered(runtime: &Runtime, target: u64) {
-    let metrics = runtime.events().metrics();
+    let bus = bus_of(runtime);
+    let metrics = bus.metrics();
     while metrics.delivered.load(Ordering::Relaxed) + metrics.failed.load(Ordering::Relaxed)
         < target
     {
@@ -110,9 +113,7 @@ async fn wait_delivered(runtime: &Runtime, target: u64) {
 async fn events_per_second(runtime: &Runtime, tenant: &str) {
     let start = Instant::now();
     for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(100) {
-        runtime
-            .events()
-            .publish(tenant, chunk.iter().map(|i| event(*i)).collect());
+        bus_of(runtime).publish(tenant, chunk.iter().map(|i| event(*i)).collect());
         // Keep at most a few thousand deliveries in flight, as a steady producer would.
         let published = chunk[chunk.len() - 1] as u64 + 1;
         if published > 2_000 {
@@ -121,7 +122,7 @@ async fn events_per_second(runtime: &Runtime, tenant: &str) {
     }
     wait_delivered(runtime, EVENTS as u64).await;
     let elapsed = start.elapsed();
-    let failed = runtime.events().metrics().failed.load(Ordering::Relaxed);
+    let failed = bus_of(runtime).metrics().failed.load(Ordering::Relaxed);
     println!(
         "events: {EVENTS} delivered to one module subscriber in {:.2}s = {:.0} events/s (failed {failed})",
         elapsed.as_secs_f64(),
@@ -131,10 +132,10 @@ async fn events_per_second(runtime: &Runtime, tenant: &str) {
 
 async fn latency(runtime: &Runtime, tenant: &str) {
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
-    let base = runtime.events().metrics().delivered.load(Ordering::Relaxed);
+    let base = bus_of(runtime).metrics().delivered.load(Ordering::Relaxed);
     for i in 0..LATENCY_SAMPLES {
         let start = Instant::now();
-        runtime.events().publish(tenant, vec![event(i)]);
+        bus_of(runtime).publish(tenant, vec![event(i)]);
         wait_delivered(runtime, base + i as u64 + 1).await;
         samples.push(start.elapsed());
     }
@@ -147,7 +148,8 @@ async fn latency(runtime: &Runtime, tenant: &str) {
 }
 
 async fn jobs_per_second(name: &str, runtime: &Runtime, tenant: &str) -> anyhow::Result<()> {
-    let pool = runtime.orm().pool().await.map_err(anyhow::Error::msg)?;
+    let orm = orm_of(runtime);
+    let pool = orm.pool().await.map_err(anyhow::Error::msg)?;
     let mut tx = pool.begin_bookkeeping().await?;
     for i in 0..JOBS {
         let job = NewJob {
@@ -163,7 +165,7 @@ async fn jobs_per_second(name: &str, runtime: &Runtime, tenant: &str) -> anyhow:
     }
     tx.commit().await?;
     let start = Instant::now();
-    runtime.queues().wake(tenant, "bench");
+    queues_of(runtime).wake(tenant, "bench");
     loop {
         let depths = store::depths(pool).await?;
         let left: u64 = depths
@@ -191,4 +193,16 @@ async fn jobs_per_second(name: &str, runtime: &Runtime, tenant: &str) -> anyhow:
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+fn orm_of(runtime: &Runtime) -> Arc<OrmStore> {
+    runtime.capability().expect("the orm capability")
+}
+
+fn bus_of(runtime: &Runtime) -> Arc<EventBus> {
+    runtime.capability().expect("the events capability")
+}
+
+fn queues_of(runtime: &Runtime) -> Arc<QueueWorkers> {
+    runtime.capability().expect("the queue capability")
 }

@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
     let cache = tempfile::tempdir()?;
     let mut config = HostConfig::default();
     config.server.cache_dir = Some(cache.path().to_path_buf());
-    let runtime = Runtime::new(Arc::new(config))?;
+    let runtime = Runtime::new(Arc::new(config), plughost::capabilities::ALL)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

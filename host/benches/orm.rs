@@ -83,7 +83,7 @@ async fn setup(url: &str, modules: &Path, scratch: &Path) -> anyhow::Result<Setu
         "[server]\ncache-dir = \"{}\"\n[database]\nurl = \"{url}\"\n[tenants.{tenant}]\nmodules = [\"*\"]\n[tenants.{tenant}.allow]\norm = true\n",
         scratch.join("cache").display()
     ))?;
-    let runtime = Runtime::new(Arc::new(config))?;
+    let runtime = Runtime::new(Arc::new(config), plughost::capabilities::ALL)?;
     let files = loader::read_files(&dir, runtime.config())?;
     let module =
         Arc::new(loader::load(&runtime, &dir, files, Arc::new(ModuleMetrics::default())).await?);
@@ -103,7 +103,8 @@ async fn bench_backend(
     let setup = setup(url, modules, scratch).await?;
     let pool = setup
         .runtime
-        .orm()
+        .capability::<plughost::capabilities::orm::OrmStore>()
+        .expect("the orm capability")
         .pool()
         .await
         .map_err(anyhow::Error::msg)?

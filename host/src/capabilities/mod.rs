@@ -1,7 +1,8 @@
 //! Host capabilities. Each lives in its own folder with the same shape: `mod.rs` (its
-//! descriptor: name, WIT interface, grant rule, linker wiring) and `host.rs` (the WIT
-//! impl over a view of the store that holds only what it needs). Adding a capability is
-//! one folder plus one line in [`ALL`].
+//! descriptor: name, WIT interface, grant rule, linker wiring, start), `host.rs` (the WIT
+//! impl over a view of the store that holds only what it needs) and, when it keeps state,
+//! `life_cycle.rs` (its phases: [`crate::runtime::Capability`]). Adding a capability is
+//! one folder plus one line in [`ALL`]; the runtime names none of them.
 
 pub mod config;
 pub mod events;
@@ -10,29 +11,18 @@ pub mod orm;
 pub mod queue;
 pub mod ws;
 
-use wasmtime::component::Linker;
+use crate::runtime::CapabilityDescriptor;
 
-use crate::runtime::InvocationState;
-
-/// How the host knows a capability.
-pub struct CapabilityDescriptor {
-    /// Name used in `plugin.toml` `[capabilities]`, `host.toml` tenant allowances and denials.
-    pub name: &'static str,
-    /// The WIT interface it provides, without version (`plughost:platform/config`).
-    pub interface: &'static str,
-    /// Granted to every module without a request (e.g. logging).
-    pub always_granted: bool,
-    /// Adds the interface's host functions to the shared linker.
-    pub link: fn(&mut Linker<InvocationState>) -> wasmtime::Result<()>,
-}
-
-/// Every capability a module may import.
+/// Every capability a module may import, in the order the runtime drives their phases.
+/// The order is the contract of *finish*: the ORM commits the invocation's transaction,
+/// then the queue writes the jobs dispatched outside it, then the events go out; an
+/// invocation whose transaction failed to commit sends neither.
 pub const ALL: &[CapabilityDescriptor] = &[
     log::CAPABILITY,
     config::CAPABILITY,
     orm::CAPABILITY,
-    events::CAPABILITY,
     queue::CAPABILITY,
+    events::CAPABILITY,
     ws::CAPABILITY,
 ];
 

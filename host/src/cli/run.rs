@@ -106,18 +106,14 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
         ),
         None => None,
     };
-    let runtime = Runtime::new(config)?;
+    let runtime = Runtime::new(config, crate::capabilities::ALL)?;
     if let Some(backplane) = backplane {
-        runtime
-            .events()
-            .attach(backplane.clone())
-            .await
-            .map_err(anyhow::Error::msg)?;
-        runtime
-            .ws_hub()
-            .attach(backplane)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        for (name, capability) in runtime.capabilities().iter() {
+            capability
+                .attach(&backplane)
+                .await
+                .with_context(|| format!("the {name} capability cannot join the backplane"))?;
+        }
     }
     let registry = ModuleRegistry::new(runtime.clone(), plugins.clone());
     registry
@@ -149,23 +145,22 @@ async fn serve_plugins(config: Arc<HostConfig>, plugins: PathBuf) -> anyhow::Res
             let _ = stopped.wait_for(|s| *s).await;
         }));
     }
-    let hub = state.runtime.ws_hub().clone();
+    let runtime = state.runtime.clone();
     let stopping = async move {
         shutdown_signal().await;
-        // Upgraded sockets are not HTTP requests the server waits for: tell their clients
-        // the server is going away, so they reconnect elsewhere rather than see a reset.
-        hub.close_all(1001, "the server is shutting down");
+        for (_, capability) in runtime.capabilities().iter() {
+            capability.stopping();
+        }
         let _ = admin_stop.send(true);
     };
     serve(listener, state.clone(), stopping)
         .await
         .context("the HTTP server failed")?;
-    state.runtime.ws_hub().drained(SOCKETS_DRAIN).await;
+    for (_, capability) in state.runtime.capabilities().iter() {
+        capability.shutdown().await;
+    }
     Ok(())
 }
-
-/// How long a stopping host waits for its WebSocket clients to answer the close.
-const SOCKETS_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

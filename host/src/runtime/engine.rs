@@ -1,5 +1,6 @@
 //! The shared runtime: one wasmtime engine (component model, pooling allocator, epoch
-//! interruption), one linker holding WASI and every capability, and the compile cache.
+//! interruption), one linker holding WASI and every capability, the started
+//! capabilities, the tenants' gates and the compile cache.
 
 use std::sync::Arc;
 
@@ -7,14 +8,11 @@ use anyhow::Context as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::capability::{Capabilities, CapabilityDescriptor};
 use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
 use super::tenants::Tenants;
-use crate::capabilities::events::EventBus;
-use crate::capabilities::orm::OrmStore;
-use crate::capabilities::queue::QueueWorkers;
-use crate::capabilities::ws::Hub;
 use crate::config::HostConfig;
 
 /// Engine, linker and compile cache shared by every module.
@@ -23,17 +21,18 @@ pub struct Runtime {
     linker: Linker<InvocationState>,
     cache: CompileCache,
     config: Arc<HostConfig>,
-    orm: Arc<OrmStore>,
-    events: EventBus,
-    queues: QueueWorkers,
-    ws_hub: Arc<Hub>,
+    descriptors: &'static [CapabilityDescriptor],
+    capabilities: Capabilities,
     tenants: Tenants,
 }
 
 impl Runtime {
-    /// Builds the engine from the host's limits, links WASI and all capabilities, and
-    /// starts the epoch ticker that enforces deadlines.
-    pub fn new(config: Arc<HostConfig>) -> anyhow::Result<Arc<Runtime>> {
+    /// Builds the engine from the host's limits, links WASI and every capability of
+    /// `list`, starts them in order, and starts the epoch ticker that enforces deadlines.
+    pub fn new(
+        config: Arc<HostConfig>,
+        list: &'static [CapabilityDescriptor],
+    ) -> anyhow::Result<Arc<Runtime>> {
         let engine = Engine::new(&engine_config(&config))
             .map_err(anyhow::Error::from)
             .context("cannot create the wasmtime engine")?;
@@ -43,56 +42,47 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
-        for capability in crate::capabilities::ALL {
+        for capability in list {
             (capability.link)(&mut linker)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("cannot link the {} capability", capability.name))?;
         }
+        let capabilities = Capabilities::start(&config, list)?;
         let cache = CompileCache::new(&engine, config.cache_dir());
         start_epoch_ticker(engine.weak());
-        let database_url = config
-            .database
-            .url
-            .clone()
-            .unwrap_or_else(|| config.database_url(std::path::Path::new("plugins")));
-        let history = config.events.clone();
-        let queue = config.queue.clone();
-        Ok(Arc::new_cyclic(|runtime| Runtime {
+        let runtime = Arc::new(Runtime {
             engine,
             linker,
             cache,
-            orm: Arc::new(OrmStore::new(database_url)),
-            events: EventBus::new(runtime.clone(), history),
-            queues: QueueWorkers::new(runtime.clone(), queue),
-            ws_hub: Arc::default(),
+            descriptors: list,
+            capabilities,
             tenants: Tenants::new(&config),
             config,
-        }))
+        });
+        for (_, capability) in runtime.capabilities.iter() {
+            capability.bind(Arc::downgrade(&runtime));
+        }
+        Ok(runtime)
     }
 
-    /// The database behind the `orm` capability.
-    pub fn orm(&self) -> &Arc<OrmStore> {
-        &self.orm
+    /// The started capabilities, in list order.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// The started capability of type `T`.
+    pub fn capability<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.capabilities.get::<T>()
+    }
+
+    /// Every capability this host provides, started or not.
+    pub fn descriptors(&self) -> &'static [CapabilityDescriptor] {
+        self.descriptors
     }
 
     /// Per-tenant quotas and counters.
     pub fn tenants(&self) -> &Tenants {
         &self.tenants
-    }
-
-    /// The WebSocket sockets of this host.
-    pub fn ws_hub(&self) -> &Arc<Hub> {
-        &self.ws_hub
-    }
-
-    /// The queue workers.
-    pub fn queues(&self) -> &QueueWorkers {
-        &self.queues
-    }
-
-    /// The event bus.
-    pub fn events(&self) -> &EventBus {
-        &self.events
     }
 
     /// The engine.

@@ -1,5 +1,6 @@
-//! One invocation: a fresh store and instance from the module's `InstancePre`, run under
-//! its deadline and memory cap, with failures classified for the caller.
+//! One invocation: a fresh store and instance from the module's `InstancePre`, each
+//! capability's part prepared, the export called under the deadline and memory cap, each
+//! capability's part finished in list order, and failures classified for the caller.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -15,11 +16,6 @@ use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
 use super::tenants::TenantRefusal;
-use crate::capabilities::events::Event;
-use crate::capabilities::orm::OrmError;
-use crate::capabilities::orm::backend::Target;
-use crate::capabilities::queue::{NewJob, store as job_store};
-use crate::capabilities::ws::CurrentSocket;
 
 /// Why an invocation ended without the module's answer.
 #[derive(Debug, thiserror::Error)]
@@ -99,13 +95,11 @@ struct DeadlineReached;
 impl LoadedModule {
     /// Creates the store for one invocation ending at `deadline`, with limits armed.
     pub fn new_store(&self, runtime: &Runtime, deadline: Instant) -> Store<InvocationState> {
-        let state = InvocationState::new(
-            self.context.clone(),
-            runtime.orm().clone(),
-            runtime.ws_hub().clone(),
-            deadline,
-            &runtime.config().limits,
-        );
+        let mut state =
+            InvocationState::new(self.context.clone(), deadline, &runtime.config().limits);
+        for (_, capability) in runtime.capabilities().iter() {
+            capability.prepare(&self.context, &mut state);
+        }
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
         // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
@@ -133,10 +127,14 @@ impl LoadedModule {
         let Some(indices) = &self.exports.http else {
             return Err(self.missing_export("http-handler"));
         };
-        self.invoke(runtime, None, async |store, instance| {
-            let handler = indices.load(&mut *store, &instance)?;
-            handler.call_handle(&mut *store, request).await
-        })
+        self.invoke(
+            runtime,
+            |_| {},
+            async |store, instance| {
+                let handler = indices.load(&mut *store, &instance)?;
+                handler.call_handle(&mut *store, request).await
+            },
+        )
         .await
     }
 
@@ -144,22 +142,19 @@ impl LoadedModule {
     pub async fn handle_event(
         &self,
         runtime: &Runtime,
-        event: &Event,
+        event: &GuestEvent,
     ) -> Result<Result<(), GuestError>, InvocationError> {
         let Some(indices) = &self.exports.events else {
             return Err(self.missing_export("event-handler"));
         };
-        let event = GuestEvent {
-            id: event.id.clone(),
-            topic: event.topic.clone(),
-            payload: event.payload.clone(),
-            source: event.source.clone(),
-            time: event.time.clone(),
-        };
-        self.invoke(runtime, None, async |store, instance| {
-            let handler = indices.load(&mut *store, &instance)?;
-            handler.call_on_event(&mut *store, &event).await
-        })
+        self.invoke(
+            runtime,
+            |_| {},
+            async |store, instance| {
+                let handler = indices.load(&mut *store, &instance)?;
+                handler.call_on_event(&mut *store, event).await
+            },
+        )
         .await
     }
 
@@ -173,10 +168,14 @@ impl LoadedModule {
             return Err(self.missing_export("job-handler"));
         };
         let outcome = self
-            .invoke(runtime, None, async |store, instance| {
-                let handler = indices.load(&mut *store, &instance)?;
-                handler.call_handle_job(&mut *store, job).await
-            })
+            .invoke(
+                runtime,
+                |_| {},
+                async |store, instance| {
+                    let handler = indices.load(&mut *store, &instance)?;
+                    handler.call_handle_job(&mut *store, job).await
+                },
+            )
             .await;
         if !matches!(outcome, Ok(Ok(())) | Err(InvocationError::TenantQuota(_))) {
             self.context
@@ -192,12 +191,12 @@ impl LoadedModule {
         &self,
         runtime: &Runtime,
         connection: &GuestConnection,
-        socket: CurrentSocket,
+        socket: impl FnOnce(&mut InvocationState),
     ) -> Result<Result<(), GuestError>, InvocationError> {
         let Some(indices) = &self.exports.ws else {
             return Err(self.missing_export("ws-handler"));
         };
-        self.invoke(runtime, Some(socket), async |store, instance| {
+        self.invoke(runtime, socket, async |store, instance| {
             let handler = indices.load(&mut *store, &instance)?;
             handler.call_on_connect(&mut *store, connection).await
         })
@@ -210,12 +209,12 @@ impl LoadedModule {
         runtime: &Runtime,
         connection: &GuestConnection,
         message: &GuestMessage,
-        socket: CurrentSocket,
+        socket: impl FnOnce(&mut InvocationState),
     ) -> Result<Result<(), GuestError>, InvocationError> {
         let Some(indices) = &self.exports.ws else {
             return Err(self.missing_export("ws-handler"));
         };
-        self.invoke(runtime, Some(socket), async |store, instance| {
+        self.invoke(runtime, socket, async |store, instance| {
             let handler = indices.load(&mut *store, &instance)?;
             handler
                 .call_on_message(&mut *store, connection, message)
@@ -229,13 +228,13 @@ impl LoadedModule {
         &self,
         runtime: &Runtime,
         connection: &GuestConnection,
-        socket: CurrentSocket,
+        socket: impl FnOnce(&mut InvocationState),
     ) -> Result<(), InvocationError> {
         let Some(indices) = &self.exports.ws else {
             return Err(self.missing_export("ws-handler"));
         };
         // on-disconnect returns nothing, so its inner result is always Ok.
-        self.invoke(runtime, Some(socket), async |store, instance| {
+        self.invoke(runtime, socket, async |store, instance| {
             let handler = indices.load(&mut *store, &instance)?;
             handler
                 .call_on_disconnect(&mut *store, connection)
@@ -246,12 +245,14 @@ impl LoadedModule {
         .map(drop)
     }
 
-    /// One invocation: a fresh instance, `call`, then the end of its transaction, the
-    /// enqueueing of its jobs and the publication of its events, only when it succeeded.
-    async fn invoke<R>(
+    /// One invocation, the helper behind every export: a slot of the tenant, a fresh
+    /// store (each capability's part prepared, then `setup`, e.g. the socket being
+    /// handled), `call` under the deadline, then each capability's *finish* in list order
+    /// (ORM commit, then jobs, then events), the first failure ending it.
+    pub async fn invoke<R>(
         &self,
         runtime: &Runtime,
-        socket: Option<CurrentSocket>,
+        setup: impl FnOnce(&mut InvocationState),
         call: impl AsyncFnOnce(
             &mut Store<InvocationState>,
             Instance,
@@ -268,7 +269,7 @@ impl LoadedModule {
             None => None,
         };
         let mut store = self.new_store(runtime, deadline);
-        store.data_mut().ws.current = socket;
+        setup(store.data_mut());
         let outcome = tokio::time::timeout_at(deadline.into(), async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             call(&mut store, instance).await
@@ -278,24 +279,12 @@ impl LoadedModule {
             return Err(self.deadline_passed());
         };
         let result = outcome.map_err(|error| self.classify(error, &store))?;
-        // An open transaction ends with the invocation; a trap already dropped (rolled back) it.
-        let state = store.data_mut();
-        if let Err(e) = state.orm.finish(result.is_ok()).await {
-            return Ok(Err(GuestError::Internal(format!(
-                "the invocation's transaction could not be committed: {e}"
-            ))));
-        }
-        if result.is_ok() && !state.jobs.is_empty() {
-            let jobs = std::mem::take(&mut state.jobs);
-            if let Err(e) = enqueue(runtime, &jobs).await {
-                return Ok(Err(GuestError::Internal(format!(
-                    "the invocation succeeded but its jobs could not be enqueued: {e}"
-                ))));
+        // A trap never gets here: its store, and an open transaction with it, is dropped.
+        let succeeded = result.is_ok();
+        for (_, capability) in runtime.capabilities().iter() {
+            if let Err(error) = capability.finish(store.data_mut(), succeeded).await {
+                return Ok(Err(error));
             }
-        }
-        if result.is_ok() && !state.outbox.is_empty() {
-            let events = state.outbox.take(state.orm.rolled_back());
-            runtime.events().publish(&self.context.tenant, events);
         }
         Ok(result)
     }
@@ -356,18 +345,4 @@ impl LoadedModule {
             message: format!("{error:?}"),
         }
     }
-}
-
-/// Writes the jobs an invocation dispatched outside a transaction, then wakes their queues.
-async fn enqueue(runtime: &Runtime, jobs: &[NewJob]) -> Result<(), OrmError> {
-    let pool = runtime.orm().pool().await?;
-    let mut tx = pool.begin_bookkeeping().await?;
-    for job in jobs {
-        job_store::insert(Target::Transaction(&mut tx), job).await?;
-    }
-    tx.commit().await?;
-    for job in jobs {
-        runtime.queues().wake(&job.tenant, &job.queue);
-    }
-    Ok(())
 }

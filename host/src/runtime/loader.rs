@@ -17,8 +17,7 @@ use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
 use super::state::InvocationState;
-use crate::capabilities::orm::backend::Pool;
-use crate::capabilities::orm::{ModuleSchema, manual, migrate};
+use crate::capabilities::orm::ModuleSchema;
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
 use crate::server::routes::ModuleRoutes;
@@ -40,12 +39,13 @@ pub enum LoadError {
     /// The module conflicts with another loaded module.
     #[error("{0}")]
     Conflict(String),
-    /// Its models cannot be migrated (type change, foreign table, database down).
-    #[error("{path}: models: {message}")]
-    Schema {
-        /// The manifest declaring the models.
+    /// A capability's work at load failed (a model cannot be migrated: type change,
+    /// foreign table, database down; the jobs table cannot be made).
+    #[error("{path}: {message}")]
+    Capability {
+        /// The manifest.
         path: PathBuf,
-        /// What is wrong and what to do.
+        /// The capability's section, what is wrong and what to do.
         message: String,
     },
 }
@@ -180,8 +180,15 @@ pub async fn load(
         .validate(runtime)
         .await
         .map_err(|e| component_error(format!("failed its validating instantiation: {e}")))?;
-    migrate_models(runtime, dir, &module.context).await?;
-    prepare_queue(runtime, dir, &module.context).await?;
+    for (_, capability) in runtime.capabilities().iter() {
+        capability
+            .load(&module)
+            .await
+            .map_err(|message| LoadError::Capability {
+                path: dir.join(MANIFEST_FILE),
+                message,
+            })?;
+    }
     Ok(module)
 }
 
@@ -225,82 +232,6 @@ fn exports(
         );
     }
     Ok(exports)
-}
-
-/// Creates the jobs table when the module may dispatch or handle jobs.
-async fn prepare_queue(
-    runtime: &Runtime,
-    dir: &Path,
-    context: &ModuleContext,
-) -> Result<(), LoadError> {
-    if !context.grant.has("queue") {
-        return Ok(());
-    }
-    let fail = |message: String| LoadError::Schema {
-        path: dir.join(MANIFEST_FILE),
-        message,
-    };
-    let pool = runtime
-        .orm()
-        .pool()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    crate::capabilities::queue::store::ensure_table(pool)
-        .await
-        .map_err(|e| fail(format!("queue: {e}")))
-}
-
-/// Auto-migrates the models whose tables the grant covers; warns about the others.
-async fn migrate_models(
-    runtime: &Runtime,
-    dir: &Path,
-    context: &ModuleContext,
-) -> Result<(), LoadError> {
-    let schema_error = |message: String| LoadError::Schema {
-        path: dir.join(MANIFEST_FILE),
-        message,
-    };
-    let mut schema = context.schema.clone();
-    schema.models.retain(|name, model| match context.grant.check("orm", &model.table) {
-        Ok(()) => true,
-        Err(denied) => {
-            tracing::warn!(module = %context.name, tenant = %context.tenant, "model '{name}' is not migrated: {denied}");
-            false
-        }
-    });
-    if schema.models.is_empty() {
-        return Ok(());
-    }
-    let pool = runtime
-        .orm()
-        .pool()
-        .await
-        .map_err(|e| schema_error(e.to_string()))?;
-    migrate::auto_migrate(pool, &context.name, &schema)
-        .await
-        .map_err(|e| schema_error(e.to_string()))?;
-    warn_about_pending_migrations(pool, dir, context).await;
-    Ok(())
-}
-
-/// Manual migrations run only through `host db migrate`; say so when some are pending.
-async fn warn_about_pending_migrations(pool: &Pool, dir: &Path, context: &ModuleContext) {
-    let Ok(migrations) = manual::discover(dir) else {
-        return;
-    };
-    if migrations.is_empty() {
-        return;
-    }
-    let Ok(status) = manual::status(pool, context, &migrations).await else {
-        return;
-    };
-    let pending = status.iter().filter(|s| s.applied_at.is_none()).count();
-    if pending > 0 {
-        tracing::warn!(
-            module = %context.name, tenant = %context.tenant,
-            "{pending} manual migration(s) pending; apply them with `host db migrate`"
-        );
-    }
 }
 
 /// Resolves a manifest against the host configuration: tenant, grant, limits, config values.

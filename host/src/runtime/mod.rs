@@ -3,8 +3,10 @@
 
 pub mod bindings;
 pub mod budget;
+pub mod capability;
 pub mod compile_cache;
 pub mod engine;
+pub mod extensions;
 pub mod folder;
 pub mod grants;
 pub mod guest_output;
@@ -18,6 +20,7 @@ pub mod state;
 pub mod tenants;
 pub mod watcher;
 
+pub use capability::{Capabilities, Capability, CapabilityDescriptor, StartContext};
 pub use engine::Runtime;
 pub use grants::{Denied, Grant};
 pub use invocation::InvocationError;

@@ -418,13 +418,14 @@ impl ModuleRegistry {
         ReloadOutcome::Failed(message)
     }
 
-    /// Points the event bus and the queue workers at the modules serving now: a swapped
-    /// module receives on its new version, a removed one no longer receives.
+    /// Tells every capability the modules serving now: a swapped module receives events
+    /// and jobs on its new version, a removed one no longer receives.
     fn rebind_subscriptions(&self) {
         let table = self.table.load();
-        let modules = || table.modules().map(|(_, m)| m);
-        self.runtime.events().rebind(modules());
-        self.runtime.queues().rebind(modules());
+        let modules: Vec<Arc<LoadedModule>> = table.modules().map(|(_, m)| m.clone()).collect();
+        for (_, capability) in self.runtime.capabilities().iter() {
+            capability.serving(&modules);
+        }
     }
 
     fn metrics_for(&self, name: &str) -> Arc<ModuleMetrics> {

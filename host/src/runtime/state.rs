@@ -6,45 +6,34 @@ use std::time::Instant;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::budget::InvocationBudget;
+use super::extensions::Extensions;
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
 use super::module::ModuleContext;
-use crate::capabilities::events::Outbox;
-use crate::capabilities::orm::{OrmSession, OrmStore};
-use crate::capabilities::queue::NewJob;
-use crate::capabilities::ws::{Hub, WsInvocation};
 use crate::config::host_config::LimitsConfig;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
-/// (grant, config, identity) and its memory limiter.
+/// (grant, config, identity), its memory limiter, its budget, and each capability's
+/// part of the invocation (put there by the capability's *prepare*).
 pub struct InvocationState {
     /// The module this instance belongs to.
     pub module: Arc<ModuleContext>,
     /// Enforces the memory cap.
     pub limiter: MemoryLimiter,
-    /// The invocation's database use (its open transaction).
-    pub orm: OrmSession,
-    /// Events emitted, published when the invocation succeeds.
-    pub outbox: Outbox,
-    /// Jobs dispatched outside an ORM transaction, enqueued when the invocation succeeds.
-    pub jobs: Vec<NewJob>,
-    /// The WebSocket being handled, if any, and the host's sockets.
-    pub ws: WsInvocation,
     /// What the invocation may still emit, dispatch and log.
     pub budget: Arc<InvocationBudget>,
+    /// When the invocation ends, host calls included.
+    pub deadline: Instant,
+    /// Each capability's per-invocation state, by type.
+    pub capabilities: Extensions,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl InvocationState {
-    /// Fresh state for one invocation of `module`.
-    pub fn new(
-        module: Arc<ModuleContext>,
-        orm: Arc<OrmStore>,
-        hub: Arc<Hub>,
-        deadline: Instant,
-        limits: &LimitsConfig,
-    ) -> Self {
+    /// Fresh state for one invocation of `module` ending at `deadline`, before any
+    /// capability prepared its part.
+    pub fn new(module: Arc<ModuleContext>, deadline: Instant, limits: &LimitsConfig) -> Self {
         let budget = InvocationBudget::new(module.clone(), limits);
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
         let wasi = WasiCtxBuilder::new()
@@ -53,17 +42,24 @@ impl InvocationState {
             .build();
         InvocationState {
             budget,
-            orm: OrmSession::new(orm, deadline),
-            outbox: Outbox::default(),
-            jobs: Vec::new(),
-            ws: WsInvocation { hub, current: None },
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
+            deadline,
+            capabilities: Extensions::default(),
             module,
             wasi,
             table: ResourceTable::new(),
         }
     }
+
+    /// The part of capability state `T`; prepared for every invocation by its capability,
+    /// so a missing one is a bug of the host, not of the module.
+    pub fn part<T: std::any::Any>(&mut self) -> &mut T {
+        self.capabilities.get_mut::<T>().expect(PREPARED)
+    }
 }
+
+/// Why a capability's part can be taken for granted in its host functions.
+pub const PREPARED: &str = "every capability prepares its part of each invocation";
 
 impl WasiView for InvocationState {
     fn ctx(&mut self) -> WasiCtxView<'_> {

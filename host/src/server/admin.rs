@@ -1,23 +1,23 @@
-//! The admin API: module states (version, grant, last error, counters), tenants, events,
-//! queues, health. Every route but `/health` requires the admin bearer token.
+//! The admin API: module states (version, grant, last error, counters), tenants, health,
+//! and each capability's own routes (events, queues, ws). Every route but `/health`
+//! requires the admin bearer token.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::state::HttpState;
-use crate::capabilities::queue::store;
 use crate::runtime::registry::ModuleStatus;
 
 /// Only `/_admin/health`: what the public listener serves when no admin token is set.
-pub fn health_only() -> Router<Arc<HttpState>> {
+pub fn health_only() -> Router {
     Router::new()
         .route("/health", get(health))
         .fallback(not_served)
@@ -25,8 +25,8 @@ pub fn health_only() -> Router<Arc<HttpState>> {
 
 /// The admin API; with `token`, every route but `/health` answers 401 without
 /// `Authorization: Bearer TOKEN`.
-pub fn router(token: Option<Arc<str>>) -> Router<Arc<HttpState>> {
-    let protected = protected_routes();
+pub fn router(state: &Arc<HttpState>, token: Option<Arc<str>>) -> Router {
+    let protected = protected_routes(state);
     let protected = match token {
         Some(token) => protected.layer(middleware::from_fn(move |request: Request, next: Next| {
             let token = token.clone();
@@ -80,73 +80,22 @@ async fn authorize(token: &str, request: Request, next: Next) -> Response {
     response
 }
 
-fn protected_routes() -> Router<Arc<HttpState>> {
-    Router::new()
+/// The host's own routes, and each capability's (events, queues, ws, …).
+fn protected_routes(state: &Arc<HttpState>) -> Router {
+    let mut routes = Router::new()
         .route("/modules", get(modules))
         .route("/tenants", get(tenants))
-        .route("/events", get(events))
-        .route("/queues", get(queues))
-        .route("/ws", get(ws))
-        .route("/queues/dead/{id}/retry", post(retry_dead))
-}
-
-/// WebSocket counters: connections, messages in and out, drops, rejections.
-async fn ws(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "metrics": state.runtime.ws_hub().metrics() }))
-}
-
-/// Jobs per queue and state, and the dead letters.
-async fn queues(
-    State(state): State<Arc<HttpState>>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    let pool = state
-        .runtime
-        .orm()
-        .pool()
-        .await
-        .map_err(AdminError::unavailable)?;
-    if store::ensure_table(pool).await.is_err() {
-        return Ok(Json(serde_json::json!({"depths": [], "dead": []})));
+        .with_state(state.clone());
+    for (_, capability) in state.runtime.capabilities().iter() {
+        if let Some(admin) = capability.clone().admin() {
+            routes = routes.merge(admin);
+        }
     }
-    let depths = store::depths(pool).await.map_err(AdminError::unavailable)?;
-    let dead = store::dead(pool).await.map_err(AdminError::unavailable)?;
-    Ok(Json(serde_json::json!({"depths": depths, "dead": dead})))
-}
-
-/// Re-drives one dead letter.
-async fn retry_dead(
-    State(state): State<Arc<HttpState>>,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    let pool = state
-        .runtime
-        .orm()
-        .pool()
-        .await
-        .map_err(AdminError::unavailable)?;
-    if !store::retry(pool, &id)
-        .await
-        .map_err(AdminError::unavailable)?
-    {
-        return Err(AdminError(
-            StatusCode::NOT_FOUND,
-            format!("no dead job {id}"),
-        ));
-    }
-    Ok(Json(serde_json::json!({"retried": id})))
+    routes
 }
 
 /// An admin API failure: status and message.
 struct AdminError(StatusCode, String);
-
-impl AdminError {
-    fn unavailable(e: impl std::fmt::Display) -> AdminError {
-        AdminError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the database is unavailable: {e}"),
-        )
-    }
-}
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -156,23 +105,6 @@ impl IntoResponse for AdminError {
         )
             .into_response()
     }
-}
-
-/// Topics with subscriber counts and recent events, bound subscriptions, bus counters.
-async fn events(State(state): State<Arc<HttpState>>) -> Json<serde_json::Value> {
-    let bus = state.runtime.events();
-    let subscriptions: Vec<serde_json::Value> = bus
-        .subscriptions()
-        .into_iter()
-        .map(|(tenant, module, pattern)| {
-            serde_json::json!({"tenant": tenant, "module": module, "pattern": pattern})
-        })
-        .collect();
-    Json(serde_json::json!({
-        "topics": bus.report(),
-        "subscriptions": subscriptions,
-        "metrics": bus.metrics(),
-    }))
 }
 
 /// Each tenant: its folders, invocations running, slots and counters.

@@ -41,19 +41,23 @@ async fn serve(
     request_id: &str,
 ) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
-    if is_websocket(&parts.headers)
-        && state
-            .registry
-            .snapshot()
-            .namespace(parts.uri.path())
-            .is_some()
-    {
+    let serving_namespace = is_websocket(&parts.headers)
+        .then(|| {
+            state
+                .registry
+                .snapshot()
+                .namespace(parts.uri.path())
+                .cloned()
+        })
+        .flatten();
+    if let Some(module) = serving_namespace {
         let namespace = parts.uri.path().to_string();
         let span = tracing::Span::current();
         span.record("module", "ws");
         return Ok(super::websocket::accept(
             state.registry.clone(),
             state.runtime.clone(),
+            module,
             parts,
             namespace,
             request_id,

@@ -14,11 +14,11 @@ use super::{admin, dispatch};
 /// otherwise not served here at all; `/_admin/health` stays open and says only `ok`.
 pub fn router(state: Arc<HttpState>) -> Router {
     let admin = match state.runtime.config().admin.token.clone() {
-        Some(token) => admin::router(Some(token.into())),
+        Some(token) => admin::router(&state, Some(token.into())),
         None => admin::health_only(),
     };
     Router::new()
-        .nest("/_admin", admin)
+        .nest_service("/_admin", admin)
         .fallback(dispatch::dispatch)
         .with_state(state)
 }
@@ -27,9 +27,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
 /// when one is set).
 pub fn admin_router(state: Arc<HttpState>) -> Router {
     let token = state.runtime.config().admin.token.clone().map(Into::into);
-    Router::new()
-        .nest("/_admin", admin::router(token))
-        .with_state(state)
+    Router::new().nest_service("/_admin", admin::router(&state, token))
 }
 
 /// Serves the admin API alone on `listener` until `shutdown` resolves.

@@ -17,16 +17,17 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::errors::HttpError;
-use crate::capabilities::ws::CurrentSocket;
 use crate::capabilities::ws::hub::{Frame, Kill, Target, error_frame};
 use crate::capabilities::ws::rules::{Bucket, Rate, Refusal};
+use crate::capabilities::ws::{CurrentSocket, Hub, WsInvocation};
 use crate::runtime::bindings::{GuestConnection, GuestMessage};
-use crate::runtime::{LoadedModule, ModuleRegistry, Runtime};
+use crate::runtime::{InvocationState, LoadedModule, ModuleRegistry, Runtime};
 
 /// What a connection needs for its whole life.
 struct Connection {
     registry: Arc<ModuleRegistry>,
     runtime: Arc<Runtime>,
+    hub: Arc<Hub>,
     guest: GuestConnection,
     claims: serde_json::Value,
     kill: Arc<Kill>,
@@ -40,15 +41,24 @@ struct Limits {
 }
 
 /// Answers a WebSocket handshake on `namespace`.
+/// Answers a WebSocket handshake on `namespace`, served by `module` (found by dispatch).
 pub async fn accept(
     registry: Arc<ModuleRegistry>,
     runtime: Arc<Runtime>,
+    module: Arc<LoadedModule>,
     mut parts: Parts,
     namespace: String,
     request_id: &str,
 ) -> Response {
     let config = runtime.config().ws.clone();
-    let hub = runtime.ws_hub().clone();
+    let Some(hub) = runtime.capability::<Hub>() else {
+        return HttpError::new(
+            StatusCode::NOT_FOUND,
+            "no_route",
+            "this host serves no WebSockets",
+        )
+        .into_response(request_id);
+    };
     let refuse = |status: StatusCode, code: &'static str, message: String| {
         hub.metrics()
             .rejections
@@ -63,13 +73,6 @@ pub async fn accept(
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
-    };
-    let Some(module) = registry.snapshot().namespace(&namespace).cloned() else {
-        return refuse(
-            StatusCode::NOT_FOUND,
-            "no_route",
-            format!("no module serves {namespace}"),
-        );
     };
     let socket_id = uuid::Uuid::new_v4().to_string();
     let (tx, rx) = mpsc::channel::<Frame>(config.send_queue.max(1));
@@ -87,12 +90,10 @@ pub async fn accept(
         user_id: identity.user,
         claims: identity.claims.to_string(),
     };
-    let current = CurrentSocket {
-        namespace: namespace.clone(),
-        socket_id: socket_id.clone(),
-        message_id: None,
-    };
-    let refused = match module.handle_ws_connect(&runtime, &guest, current).await {
+    let refused = match module
+        .handle_ws_connect(&runtime, &guest, handling(&guest, None))
+        .await
+    {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(HttpError::from(error)),
         Err(error) => Some(HttpError::from(&error)),
@@ -115,6 +116,7 @@ pub async fn accept(
     let connection = Connection {
         registry,
         runtime,
+        hub,
         claims: identity.claims,
         guest,
         kill,
@@ -293,17 +295,8 @@ impl Connection {
         &self.guest.namespace
     }
 
-    /// This socket as the invocations see it, handling message `message_id`.
-    fn current(&self, message_id: Option<String>) -> CurrentSocket {
-        CurrentSocket {
-            namespace: self.guest.namespace.clone(),
-            socket_id: self.guest.socket_id.clone(),
-            message_id,
-        }
-    }
-
     fn error(&self, code: &str, message: &str, id: Option<&str>) {
-        let hub = self.runtime.ws_hub();
+        let hub = &self.hub;
         hub.metrics()
             .rejections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -315,7 +308,7 @@ impl Connection {
     }
 
     async fn handle(&self, text: &str) {
-        let hub = self.runtime.ws_hub();
+        let hub = &self.hub;
         hub.metrics()
             .messages_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -367,9 +360,9 @@ impl Connection {
                 data: data.to_string(),
                 id: id.clone(),
             };
-            let current = self.current(id.clone());
+            let socket = handling(&self.guest, id.clone());
             match module
-                .handle_ws_message(&self.runtime, &self.guest, &message, current)
+                .handle_ws_message(&self.runtime, &self.guest, &message, socket)
                 .await
             {
                 Ok(Ok(())) => {}
@@ -423,9 +416,7 @@ impl Connection {
     }
 
     async fn close(&self, why: &str) {
-        self.runtime
-            .ws_hub()
-            .unregister(self.namespace(), &self.guest.socket_id);
+        self.hub.unregister(self.namespace(), &self.guest.socket_id);
         self.kill.close(1000, "");
         tracing::info!(namespace = %self.namespace(), socket_id = %self.guest.socket_id, why, "socket closed");
         let Some(module) = self
@@ -436,16 +427,25 @@ impl Connection {
         else {
             return;
         };
-        let current = CurrentSocket {
-            namespace: self.guest.namespace.clone(),
-            socket_id: self.guest.socket_id.clone(),
-            message_id: None,
-        };
         if let Err(error) = module
-            .handle_ws_disconnect(&self.runtime, &self.guest, current)
+            .handle_ws_disconnect(&self.runtime, &self.guest, handling(&self.guest, None))
             .await
         {
             tracing::warn!(namespace = %self.namespace(), "on-disconnect failed: {error}");
         }
     }
+}
+
+/// Puts the socket, handling message `message_id`, into an invocation: what the module's
+/// `ws` calls (reply, join, …) act on.
+fn handling(
+    guest: &GuestConnection,
+    message_id: Option<String>,
+) -> impl FnOnce(&mut InvocationState) + use<> {
+    let socket = CurrentSocket {
+        namespace: guest.namespace.clone(),
+        socket_id: guest.socket_id.clone(),
+        message_id,
+    };
+    move |state| state.part::<WsInvocation>().current = Some(socket)
 }

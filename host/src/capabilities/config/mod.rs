@@ -4,7 +4,7 @@
 
 mod host;
 
-use super::CapabilityDescriptor;
+use crate::runtime::CapabilityDescriptor;
 use crate::runtime::bindings::plughost::platform::config;
 
 /// The config capability.
@@ -17,6 +17,7 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
             module: &state.module,
         })
     },
+    start: None,
 };
 
 #[cfg(test)]

@@ -136,26 +136,31 @@ pub struct BusMetrics {
 
 /// The bus of one host.
 pub struct EventBus {
-    runtime: Weak<Runtime>,
+    runtime: OnceLock<Weak<Runtime>>,
     /// The backplane and this host's id on it, when there is one.
     backplane: OnceLock<(Arc<dyn Backplane>, String)>,
     subscribers: ArcSwap<Vec<Subscriber>>,
     history: Mutex<History>,
     limits: EventsConfig,
-    metrics: BusMetrics,
+    metrics: Arc<BusMetrics>,
 }
 
 impl EventBus {
-    /// A bus delivering through `runtime`, keeping `history` events per topic.
-    pub fn new(runtime: Weak<Runtime>, limits: EventsConfig) -> EventBus {
+    /// A bus keeping the recent events `limits` allow; it delivers once bound to the runtime.
+    pub fn new(limits: EventsConfig) -> EventBus {
         EventBus {
-            runtime,
+            runtime: OnceLock::new(),
             backplane: OnceLock::new(),
             subscribers: ArcSwap::default(),
             history: Mutex::default(),
             limits,
-            metrics: BusMetrics::default(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Delivers through `runtime` from now on.
+    pub fn bind(&self, runtime: Weak<Runtime>) {
+        let _ = self.runtime.set(runtime);
     }
 
     /// Replaces the subscriptions with those of the modules serving now.
@@ -174,19 +179,19 @@ impl EventBus {
 
     /// Joins the backplane: events published here go to every host, and events from other
     /// hosts are delivered here.
-    pub async fn attach(&self, backplane: Arc<dyn Backplane>) -> Result<(), String> {
+    pub async fn attach(self: &Arc<Self>, backplane: Arc<dyn Backplane>) -> Result<(), String> {
         let host_id = uuid::Uuid::new_v4().to_string();
         let mut incoming = backplane.subscribe(CHANNEL_PREFIX.to_string()).await?;
-        let runtime = self.runtime.clone();
+        let bus = Arc::downgrade(self);
         let me = host_id.clone();
         tokio::spawn(async move {
             while let Some((channel, payload)) = incoming.recv().await {
-                let Some(runtime) = runtime.upgrade() else {
+                let Some(bus) = bus.upgrade() else {
                     return;
                 };
                 match serde_json::from_slice::<Batch>(&payload) {
                     Ok(batch) if batch.origin == me => {}
-                    Ok(batch) => runtime.events().deliver(&batch.tenant, batch.events),
+                    Ok(batch) => bus.deliver(&batch.tenant, batch.events),
                     Err(e) => tracing::warn!(
                         channel,
                         "ignored a backplane message that is not an event batch: {e}"
@@ -217,7 +222,7 @@ impl EventBus {
     /// Records events of `tenant` and delivers each to every matching subscriber of the
     /// tenant on this host, in its own task (the emitter never waits).
     fn deliver(&self, tenant: &str, events: Vec<Event>) {
-        let Some(runtime) = self.runtime.upgrade() else {
+        let Some(runtime) = self.runtime.get().and_then(Weak::upgrade) else {
             return;
         };
         let subscribers = self.subscribers.load();
@@ -235,7 +240,12 @@ impl EventBus {
                     continue;
                 }
                 seen.push(s.module.name());
-                tokio::spawn(deliver(runtime.clone(), s.module.clone(), event.clone()));
+                tokio::spawn(deliver(
+                    runtime.clone(),
+                    self.metrics.clone(),
+                    s.module.clone(),
+                    event.clone(),
+                ));
             }
         }
     }
@@ -302,18 +312,22 @@ fn count_subscribers(subscribers: &[Subscriber], tenant: &str, topic: &str) -> u
 }
 
 /// Calls one subscriber; a failure is logged and counted, and touches no one else.
-async fn deliver(runtime: Arc<Runtime>, module: Arc<LoadedModule>, event: Arc<Event>) {
-    let bus = runtime.events();
-    let outcome = module.handle_event(&runtime, &event).await;
+async fn deliver(
+    runtime: Arc<Runtime>,
+    metrics: Arc<BusMetrics>,
+    module: Arc<LoadedModule>,
+    event: Arc<Event>,
+) {
+    let outcome = module.handle_event(&runtime, &event.to_guest()).await;
     let failure = match outcome {
         Ok(Ok(())) => {
-            bus.metrics.delivered.fetch_add(1, Ordering::Relaxed);
+            metrics.delivered.fetch_add(1, Ordering::Relaxed);
             return;
         }
         Ok(Err(error)) => format!("returned an error: {}", error.summary()),
         Err(error) => error.to_string(),
     };
-    bus.metrics.failed.fetch_add(1, Ordering::Relaxed);
+    metrics.failed.fetch_add(1, Ordering::Relaxed);
     module
         .context
         .metrics

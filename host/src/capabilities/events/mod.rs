@@ -7,6 +7,7 @@
 
 pub mod bus;
 mod host;
+mod life_cycle;
 pub mod outbox;
 pub mod topic;
 
@@ -15,9 +16,10 @@ use serde::{Deserialize, Serialize};
 pub use bus::EventBus;
 pub use outbox::Outbox;
 
-use super::CapabilityDescriptor;
-use crate::runtime::ModuleContext;
+use crate::capabilities::orm::OrmSession;
 use crate::runtime::bindings::plughost::platform::events;
+use crate::runtime::state::PREPARED;
+use crate::runtime::{CapabilityDescriptor, ModuleContext};
 
 /// The events capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -25,13 +27,17 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     interface: "plughost:platform/events",
     always_granted: false,
     link: |linker| {
-        events::add_to_linker::<_, host::EventsCapability>(linker, |state| host::EventsView {
-            module: &state.module,
-            outbox: &mut state.outbox,
-            orm: &state.orm,
-            budget: &state.budget,
+        events::add_to_linker::<_, host::EventsCapability>(linker, |state| {
+            let (outbox, orm) = state.capabilities.pair_mut::<Outbox, OrmSession>();
+            host::EventsView {
+                module: &state.module,
+                outbox: outbox.expect(PREPARED),
+                orm: orm.expect(PREPARED),
+                budget: &state.budget,
+            }
         })
     },
+    start: Some(life_cycle::start),
 };
 
 /// Largest payload, in bytes.
@@ -58,6 +64,19 @@ impl EventsSpec {
     /// The subscriptions the grant allows; the others are refused (logged and counted).
     pub fn granted(&self, module: &ModuleContext) -> Vec<String> {
         module.granted("events", &self.subscribe, "subscription not bound")
+    }
+}
+
+impl Event {
+    /// The event as a subscriber's `on-event` receives it.
+    pub fn to_guest(&self) -> crate::runtime::bindings::GuestEvent {
+        crate::runtime::bindings::GuestEvent {
+            id: self.id.clone(),
+            topic: self.topic.clone(),
+            payload: self.payload.clone(),
+            source: self.source.clone(),
+            time: self.time.clone(),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod host;
 
-use super::CapabilityDescriptor;
+use crate::runtime::CapabilityDescriptor;
 use crate::runtime::bindings::plughost::platform::log;
 
 /// The log capability.
@@ -16,4 +16,5 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
             budget: &state.budget,
         })
     },
+    start: None,
 };

@@ -9,6 +9,7 @@
 pub mod backend;
 mod errors;
 mod host;
+mod life_cycle;
 pub mod manual;
 pub mod migrate;
 pub mod model;
@@ -25,8 +26,9 @@ pub use model::{Model, ModelSpec};
 pub use session::OrmSession;
 pub use store::OrmStore;
 
-use super::CapabilityDescriptor;
+use crate::runtime::CapabilityDescriptor;
 use crate::runtime::bindings::plughost::platform::orm;
+use crate::runtime::state::PREPARED;
 use sql::Namespace;
 
 /// The orm capability.
@@ -37,9 +39,10 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     link: |linker| {
         orm::add_to_linker::<_, host::OrmCapability>(linker, |state| host::OrmView {
             module: &state.module,
-            session: &mut state.orm,
+            session: state.capabilities.get_mut().expect(PREPARED),
         })
     },
+    start: Some(life_cycle::start),
 };
 
 /// A module's models in its tenant's namespace.

@@ -9,16 +9,20 @@
 //! The grant's scopes are queue names, covering both dispatching to and handling a queue.
 
 mod host;
+mod life_cycle;
 pub mod store;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capabilities::orm::OrmSession;
+
+pub use life_cycle::PendingJobs;
 pub use worker::QueueWorkers;
 
-use super::CapabilityDescriptor;
-use crate::runtime::ModuleContext;
 use crate::runtime::bindings::plughost::platform::queue;
+use crate::runtime::state::PREPARED;
+use crate::runtime::{CapabilityDescriptor, ModuleContext};
 
 /// The queue capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -26,13 +30,17 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     interface: "plughost:platform/queue",
     always_granted: false,
     link: |linker| {
-        queue::add_to_linker::<_, host::QueueCapability>(linker, |state| host::QueueView {
-            module: &state.module,
-            orm: &mut state.orm,
-            pending: &mut state.jobs,
-            budget: &state.budget,
+        queue::add_to_linker::<_, host::QueueCapability>(linker, |state| {
+            let (orm, pending) = state.capabilities.pair_mut::<OrmSession, PendingJobs>();
+            host::QueueView {
+                module: &state.module,
+                orm: orm.expect(PREPARED),
+                pending: &mut pending.expect(PREPARED).0,
+                budget: &state.budget,
+            }
         })
     },
+    start: Some(life_cycle::start),
 };
 
 /// Largest payload, in bytes.

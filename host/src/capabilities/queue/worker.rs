@@ -4,13 +4,14 @@
 //! done, retry after a backoff, or dead letter. A slow queue never holds up another.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::{Notify, Semaphore};
 
 use super::store::{self, ClaimedJob};
+use crate::capabilities::orm::OrmStore;
 use crate::config::host_config::QueueConfig;
 use crate::runtime::bindings::GuestJob;
 use crate::runtime::{LoadedModule, Runtime};
@@ -19,17 +20,20 @@ type QueueKey = (String, String);
 
 /// The workers of one host.
 pub struct QueueWorkers {
-    runtime: Weak<Runtime>,
+    runtime: OnceLock<Weak<Runtime>>,
+    store: Arc<OrmStore>,
     config: QueueConfig,
     handlers: ArcSwap<HashMap<QueueKey, Arc<LoadedModule>>>,
     loops: Mutex<HashMap<QueueKey, Arc<Notify>>>,
 }
 
 impl QueueWorkers {
-    /// Workers running through `runtime`, with the host's queue settings.
-    pub fn new(runtime: Weak<Runtime>, config: QueueConfig) -> QueueWorkers {
+    /// Workers whose jobs live in `store`'s database, with the host's queue settings;
+    /// they run once bound to the runtime.
+    pub fn new(store: Arc<OrmStore>, config: QueueConfig) -> QueueWorkers {
         QueueWorkers {
-            runtime,
+            runtime: OnceLock::new(),
+            store,
             config,
             handlers: ArcSwap::default(),
             loops: Mutex::default(),
@@ -38,7 +42,7 @@ impl QueueWorkers {
 
     /// Points each queue at the module serving it now, and starts a loop for a queue seen
     /// for the first time. Loops of queues nobody handles any more idle.
-    pub fn rebind<'a>(&self, modules: impl Iterator<Item = &'a Arc<LoadedModule>>) {
+    pub fn rebind<'a>(self: &Arc<Self>, modules: impl Iterator<Item = &'a Arc<LoadedModule>>) {
         let mut handlers = HashMap::new();
         for module in modules {
             for queue in &module.handled_queues {
@@ -57,8 +61,8 @@ impl QueueWorkers {
             }
             let wake = Arc::new(Notify::new());
             loops.insert(key.clone(), wake.clone());
-            if let Some(runtime) = self.runtime.upgrade() {
-                tokio::spawn(run_queue(runtime, key, wake));
+            if let Some(runtime) = self.runtime.get().and_then(Weak::upgrade) {
+                tokio::spawn(run_queue(runtime, self.clone(), key, wake));
             }
         }
         for wake in loops.values() {
@@ -82,11 +86,26 @@ impl QueueWorkers {
     pub fn config(&self) -> &QueueConfig {
         &self.config
     }
+
+    /// The database the jobs live in.
+    pub fn store(&self) -> &Arc<OrmStore> {
+        &self.store
+    }
+
+    /// Runs modules' job handlers through `runtime` from now on.
+    pub fn bind(&self, runtime: Weak<Runtime>) {
+        let _ = self.runtime.set(runtime);
+    }
 }
 
 /// The loop of one queue; runs as long as the host.
-async fn run_queue(runtime: Arc<Runtime>, key: QueueKey, wake: Arc<Notify>) {
-    let config = runtime.queues().config().clone();
+async fn run_queue(
+    runtime: Arc<Runtime>,
+    workers: Arc<QueueWorkers>,
+    key: QueueKey,
+    wake: Arc<Notify>,
+) {
+    let config = workers.config().clone();
     let concurrency = config.concurrency_of(&key.1);
     let slots = Arc::new(Semaphore::new(concurrency));
     let poll = Duration::from_millis(config.poll_ms);
@@ -94,8 +113,8 @@ async fn run_queue(runtime: Arc<Runtime>, key: QueueKey, wake: Arc<Notify>) {
         let Ok(first) = slots.clone().acquire_owned().await else {
             return;
         };
-        let claimed = match runtime.queues().handler(&key) {
-            Some(module) => claim(&runtime, &key, &module, slots.available_permits() + 1).await,
+        let claimed = match workers.handler(&key) {
+            Some(module) => claim(&workers, &key, &module, slots.available_permits() + 1).await,
             None => Vec::new(),
         };
         if claimed.is_empty() {
@@ -113,8 +132,9 @@ async fn run_queue(runtime: Arc<Runtime>, key: QueueKey, wake: Arc<Notify>) {
                 },
             };
             let runtime = runtime.clone();
+            let workers = workers.clone();
             tokio::spawn(async move {
-                attempt(&runtime, &module, job).await;
+                attempt(&runtime, &workers, &module, job).await;
                 drop(permit);
             });
         }
@@ -122,12 +142,12 @@ async fn run_queue(runtime: Arc<Runtime>, key: QueueKey, wake: Arc<Notify>) {
 }
 
 async fn claim(
-    runtime: &Runtime,
+    workers: &QueueWorkers,
     key: &QueueKey,
     module: &Arc<LoadedModule>,
     limit: usize,
 ) -> Vec<(ClaimedJob, Arc<LoadedModule>)> {
-    let Ok(pool) = runtime.orm().pool().await else {
+    let Ok(pool) = workers.store.pool().await else {
         return Vec::new();
     };
     // A job whose host dies mid-attempt is claimed again once its lease ends.
@@ -142,7 +162,12 @@ async fn claim(
 }
 
 /// Runs one attempt and records how it ended.
-async fn attempt(runtime: &Runtime, module: &LoadedModule, job: ClaimedJob) {
+async fn attempt(
+    runtime: &Runtime,
+    workers: &QueueWorkers,
+    module: &LoadedModule,
+    job: ClaimedJob,
+) {
     let guest = GuestJob {
         id: job.id.clone(),
         queue: job.queue.clone(),
@@ -155,7 +180,7 @@ async fn attempt(runtime: &Runtime, module: &LoadedModule, job: ClaimedJob) {
         Err(crate::runtime::InvocationError::TenantQuota(refusal)) => {
             // The tenant is at its share: the attempt did not run and is not counted.
             tracing::debug!(job_id = %job.id, "job postponed: {refusal}");
-            if let Ok(pool) = runtime.orm().pool().await
+            if let Ok(pool) = workers.store.pool().await
                 && let Err(e) = store::release(pool, &job.id, store::now_ms() + 250).await
             {
                 tracing::error!(job_id = %job.id, "cannot postpone the job (it will run again): {e}");
@@ -166,10 +191,10 @@ async fn attempt(runtime: &Runtime, module: &LoadedModule, job: ClaimedJob) {
         Ok(Err(error)) => Some(error.summary()),
         Err(error) => Some(error.to_string()),
     };
-    let Ok(pool) = runtime.orm().pool().await else {
+    let Ok(pool) = workers.store.pool().await else {
         return;
     };
-    let config = runtime.queues().config();
+    let config = workers.config();
     let recorded = match &failure {
         None => store::complete(pool, &job.id).await,
         Some(error) => {

@@ -8,6 +8,7 @@
 pub mod auth;
 mod host;
 pub mod hub;
+mod life_cycle;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};
@@ -16,9 +17,9 @@ pub use auth::WsConfig;
 pub use host::{CurrentSocket, WsInvocation};
 pub use hub::Hub;
 
-use super::CapabilityDescriptor;
-use crate::runtime::ModuleContext;
 use crate::runtime::bindings::plughost::platform::ws;
+use crate::runtime::state::PREPARED;
+use crate::runtime::{CapabilityDescriptor, ModuleContext};
 
 /// The ws capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -28,9 +29,10 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     link: |linker| {
         ws::add_to_linker::<_, host::WsCapability>(linker, |state| host::WsView {
             module: &state.module,
-            ws: &state.ws,
+            ws: state.capabilities.get().expect(PREPARED),
         })
     },
+    start: Some(life_cycle::start),
 };
 
 /// `[ws]` in plugin.toml.

@@ -16,11 +16,11 @@ use super::folder::ModuleFolder;
 use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
+use super::routes::ModuleRoutes;
 use super::state::InvocationState;
 use crate::capabilities::orm::ModuleSchema;
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
-use crate::server::routes::ModuleRoutes;
 
 /// Why a module folder could not be loaded.
 #[derive(Debug, Clone, thiserror::Error)]

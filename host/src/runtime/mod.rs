@@ -16,6 +16,7 @@ pub mod loader;
 pub mod module;
 pub mod rate;
 pub mod registry;
+pub mod routes;
 pub mod state;
 pub mod tenants;
 pub mod watcher;

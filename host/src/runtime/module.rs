@@ -13,10 +13,10 @@ use wasmtime::component::InstancePre;
 use super::bindings::guest_exports;
 use super::grants::{Denied, Grant};
 use super::limits::InvocationLimits;
+use super::routes::ModuleRoutes;
 use super::state::InvocationState;
 use crate::capabilities::orm::ModuleSchema;
 use crate::capabilities::ws::rules::EventRules;
-use crate::server::routes::ModuleRoutes;
 
 /// What every instance of one module version may see of its module.
 #[derive(Debug)]

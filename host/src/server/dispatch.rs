@@ -12,10 +12,10 @@ use tracing::field::Empty;
 
 use super::errors::HttpError;
 use super::public::{self, PublicFile};
-use super::routes::RouteMatch;
 use super::state::HttpState;
 use crate::runtime::InvocationError;
 use crate::runtime::bindings::{GuestRequest, GuestResponse};
+use crate::runtime::routes::RouteMatch;
 
 /// Header carrying the request id, in and out.
 pub const REQUEST_ID: &str = "x-request-id";

@@ -6,14 +6,13 @@
 //! their exports through the runtime.
 //!
 //! Files import one way: `listener` (the routers) uses `admin` and `dispatch`, which use
-//! `state`, `errors`, `public`, `routes` and `websocket`.
+//! `state`, `errors`, `public` and `websocket`.
 
 pub mod admin;
 pub mod dispatch;
 pub mod errors;
 pub mod listener;
 pub mod public;
-pub mod routes;
 pub mod state;
 pub mod websocket;
 

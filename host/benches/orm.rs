@@ -284,7 +284,7 @@ fn orm_create(
     let pool = pool.clone();
     let module = setup.module.clone();
     async move {
-        let schema = &module.context.schema;
+        let schema = plughost::capabilities::orm::schema_of(&module.context);
         let repo = Repository {
             model: &schema.models["todo"],
             namespace: &schema.namespace,
@@ -305,7 +305,7 @@ fn orm_find(
     let pool = pool.clone();
     let module = setup.module.clone();
     async move {
-        let schema = &module.context.schema;
+        let schema = plughost::capabilities::orm::schema_of(&module.context);
         let repo = Repository {
             model: &schema.models["todo"],
             namespace: &schema.namespace,

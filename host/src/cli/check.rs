@@ -82,14 +82,23 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
             return findings;
         }
     };
-    let context = match loader::context(config, dir, &files.manifest, Arc::default()) {
+    let context = match loader::context(
+        config,
+        crate::capabilities::ALL,
+        dir,
+        &files.manifest,
+        Arc::default(),
+    ) {
         Ok(c) => c,
         Err(e) => {
             findings.errors.push(e.to_string());
             return findings;
         }
     };
-    for model in context.schema.models.values() {
+    for model in crate::capabilities::orm::schema_of(&context)
+        .models
+        .values()
+    {
         if let Err(denied) = context.grant.check("orm", &model.table) {
             findings.warnings.push(format!(
                 "model '{}' will not be migrated and its calls will be denied: {denied}",

@@ -85,7 +85,13 @@ fn modules(
         if only.is_some_and(|name| name != manifest.name) {
             continue;
         }
-        let context = loader::context(config, &dir, &manifest, Arc::default())?;
+        let context = loader::context(
+            config,
+            crate::capabilities::ALL,
+            &dir,
+            &manifest,
+            Arc::default(),
+        )?;
         let migrations = manual::discover(&dir).map_err(anyhow::Error::msg)?;
         modules.push(ModuleMigrations {
             context,

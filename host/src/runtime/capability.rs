@@ -25,7 +25,7 @@ use super::engine::Runtime;
 use super::module::{LoadedModule, ModuleContext};
 use super::state::InvocationState;
 use crate::backplane::Backplane;
-use crate::config::HostConfig;
+use crate::config::{HostConfig, Manifest};
 
 /// How the host knows a capability: its names, its linking, and how it starts.
 pub struct CapabilityDescriptor {
@@ -40,6 +40,25 @@ pub struct CapabilityDescriptor {
     /// Starts what the capability keeps for the host's life; `None` for one that keeps
     /// nothing (its host functions need only the module's context).
     pub start: Option<StartFn>,
+    /// *configure*: reads its section of a loading module's manifest into the module's
+    /// context (validated; what the grant does not cover is refused, logged and
+    /// counted), before any instance sees it. `None` for one without a section.
+    pub configure: Option<ConfigureFn>,
+}
+
+/// Reads a capability's section of a manifest into a module's context.
+pub type ConfigureFn = fn(&Manifest, &mut ModuleContext) -> Result<(), String>;
+
+/// Runs every capability's *configure* of `list` on a module's context.
+pub fn configure(
+    list: &[CapabilityDescriptor],
+    manifest: &Manifest,
+    context: &mut ModuleContext,
+) -> Result<(), String> {
+    for configure in list.iter().filter_map(|c| c.configure) {
+        configure(manifest, context)?;
+    }
+    Ok(())
 }
 
 /// Starts a capability: its phases, ready for the runtime to drive.

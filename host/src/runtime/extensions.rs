@@ -46,6 +46,32 @@ impl Extensions {
     }
 }
 
+/// Values by type that every instance of a module version shares (its capabilities'
+/// parts of the module: ORM schema, subscriptions, namespaces…), set when it loads.
+#[derive(Default)]
+pub struct ModuleParts {
+    entries: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+impl ModuleParts {
+    /// Puts `value` in, replacing the value of its type.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.entries.retain(|e| !e.is::<T>());
+        self.entries.push(Box::new(value));
+    }
+
+    /// The value of type `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.entries.iter().find_map(|e| e.downcast_ref::<T>())
+    }
+}
+
+impl std::fmt::Debug for ModuleParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ModuleParts({} parts)", self.entries.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,15 +10,16 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::InstancePre;
 
 use super::bindings::guest_exports;
+use super::capability::{CapabilityDescriptor, configure};
 use super::compile_cache::hex;
 use super::engine::Runtime;
+use super::extensions::ModuleParts;
 use super::folder::ModuleFolder;
 use super::grants::Grant;
 use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
 use super::routes::ModuleRoutes;
 use super::state::InvocationState;
-use crate::capabilities::orm::ModuleSchema;
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
 
@@ -131,7 +132,13 @@ pub async fn load(
     files: ModuleFiles,
     metrics: Arc<ModuleMetrics>,
 ) -> Result<LoadedModule, LoadError> {
-    let context = Arc::new(context(runtime.config(), dir, &files.manifest, metrics)?);
+    let context = Arc::new(context(
+        runtime.config(),
+        runtime.descriptors(),
+        dir,
+        &files.manifest,
+        metrics,
+    )?);
     let path = files.component_path.clone();
     let component_error = |message: String| LoadError::Component {
         path: path.clone(),
@@ -154,21 +161,10 @@ pub async fn load(
         })?),
         None => None,
     };
-    let subscriptions = files.manifest.events.granted(&context);
-    let handled_queues = files.manifest.queue.granted(&context);
-    let namespaces = files.manifest.ws.granted(&context);
-    let ws_rules = crate::capabilities::ws::rules::EventRules::compile(&files.manifest.ws.events)
-        .map_err(|e| {
-        LoadError::Manifest(format!("{}: {e}", dir.join(MANIFEST_FILE).display()))
-    })?;
     let module = LoadedModule {
         context,
         pre: instance_pre,
         exports,
-        subscriptions,
-        handled_queues,
-        namespaces,
-        ws_rules: Arc::new(ws_rules),
         routes,
         source: ModuleSource {
             dir: dir.to_path_buf(),
@@ -237,6 +233,7 @@ fn exports(
 /// Resolves a manifest against the host configuration: tenant, grant, limits, config values.
 pub fn context(
     host: &HostConfig,
+    list: &[CapabilityDescriptor],
     dir: &Path,
     manifest: &Manifest,
     metrics: Arc<ModuleMetrics>,
@@ -244,8 +241,13 @@ pub fn context(
     let manifest_path = dir.join(MANIFEST_FILE);
     let fail = |e: String| LoadError::Manifest(format!("{}: {e}", manifest_path.display()));
     for capability in manifest.capabilities.keys() {
-        crate::capabilities::find(capability)
-            .ok_or_else(|| fail(crate::capabilities::unknown(capability)))?;
+        if !list.iter().any(|c| c.name == capability) {
+            let known: Vec<&str> = list.iter().map(|c| c.name).collect();
+            return Err(fail(format!(
+                "unknown capability '{capability}'; this host provides: {}",
+                known.join(", ")
+            )));
+        }
     }
     let folder = dir
         .file_name()
@@ -275,9 +277,9 @@ pub fn context(
     if let Some(overrides) = host.modules.get(&manifest.name) {
         config.extend(overrides.config.clone());
     }
-    let schema = ModuleSchema::new(tenant_name, &manifest.models).map_err(fail)?;
-    Ok(ModuleContext {
-        schema,
+    let mut context = ModuleContext {
+        parts: ModuleParts::default(),
+        claims: Vec::new(),
         name: manifest.name.clone(),
         version: manifest.version.clone(),
         tenant: tenant_name.to_string(),
@@ -286,5 +288,7 @@ pub fn context(
         limits,
         metrics,
         max_queued_jobs: tenant.max_queued_jobs,
-    })
+    };
+    configure(list, manifest, &mut context).map_err(fail)?;
+    Ok(context)
 }

@@ -11,12 +11,11 @@ use serde::Serialize;
 use wasmtime::component::InstancePre;
 
 use super::bindings::guest_exports;
+use super::extensions::ModuleParts;
 use super::grants::{Denied, Grant};
 use super::limits::InvocationLimits;
 use super::routes::ModuleRoutes;
 use super::state::InvocationState;
-use crate::capabilities::orm::ModuleSchema;
-use crate::capabilities::ws::rules::EventRules;
 
 /// What every instance of one module version may see of its module.
 #[derive(Debug)]
@@ -35,13 +34,31 @@ pub struct ModuleContext {
     pub limits: InvocationLimits,
     /// Counters shared by every version of the module.
     pub metrics: Arc<ModuleMetrics>,
-    /// ORM models in the tenant's namespace.
-    pub schema: ModuleSchema,
+    /// Each capability's part of the module (ORM schema, subscriptions, namespaces…),
+    /// set by its *configure*.
+    pub parts: ModuleParts,
+    /// Paths the module owns besides its HTTP prefix (WebSocket namespaces), set by
+    /// capabilities at *configure*; no two modules may own the same one.
+    pub claims: Vec<PathClaim>,
     /// Jobs the tenant's queue may hold (host.toml `tenants.NAME.max-queued-jobs`).
     pub max_queued_jobs: u64,
 }
 
+/// An exact path a module owns besides its HTTP prefix, e.g. a WebSocket namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathClaim {
+    /// The path (`/chat`).
+    pub path: String,
+    /// What it is, for messages (`WebSocket namespace`).
+    pub kind: &'static str,
+}
+
 impl ModuleContext {
+    /// The part `T` a capability's *configure* set.
+    pub fn part<T: std::any::Any>(&self) -> Option<&T> {
+        self.parts.get::<T>()
+    }
+
     /// Checks the grant, counting and logging a refusal.
     pub fn check(&self, capability: &str, resource: &str) -> Result<(), Denied> {
         self.grant
@@ -106,14 +123,6 @@ pub struct LoadedModule {
     pub pre: InstancePre<InvocationState>,
     /// Which handlers it exports.
     pub exports: ModuleExports,
-    /// Topic patterns it receives (granted ones only).
-    pub subscriptions: Vec<String>,
-    /// Queues whose jobs it handles (granted ones only).
-    pub handled_queues: Vec<String>,
-    /// WebSocket namespaces it serves (granted ones only).
-    pub namespaces: Vec<String>,
-    /// Rules checked before its WebSocket handler runs.
-    pub ws_rules: Arc<EventRules>,
     /// The module's HTTP mount and routes, when it serves HTTP.
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.

@@ -22,8 +22,8 @@ pub struct RoutingTable {
     modules: BTreeMap<String, Arc<LoadedModule>>,
     /// Longest prefix first.
     mounts: Vec<(String, Arc<LoadedModule>)>,
-    /// WebSocket namespaces.
-    namespaces: BTreeMap<String, Arc<LoadedModule>>,
+    /// Exact paths modules claim (WebSocket namespaces).
+    claims: BTreeMap<String, Arc<LoadedModule>>,
 }
 
 impl RoutingTable {
@@ -42,14 +42,19 @@ impl RoutingTable {
             })
             .collect();
         mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        let namespaces = modules
+        let claims = modules
             .values()
-            .flat_map(|m| m.namespaces.iter().map(|ns| (ns.clone(), m.clone())))
+            .flat_map(|m| {
+                m.context
+                    .claims
+                    .iter()
+                    .map(|claim| (claim.path.clone(), m.clone()))
+            })
             .collect();
         RoutingTable {
             modules,
             mounts,
-            namespaces,
+            claims,
         }
     }
 
@@ -69,9 +74,9 @@ impl RoutingTable {
         })
     }
 
-    /// The module serving WebSocket namespace `path`.
+    /// The module that claims exactly `path` (a WebSocket namespace).
     pub fn namespace(&self, path: &str) -> Option<&Arc<LoadedModule>> {
-        self.namespaces.get(path)
+        self.claims.get(path)
     }
 
     /// Every serving module.
@@ -113,21 +118,27 @@ impl RoutingTable {
                     other.name()
                 ));
             }
-            if let Some(ns) = module.namespaces.iter().find(|ns| {
-                other.namespaces.contains(ns) || theirs.is_some_and(|p| path_within(ns, p))
+            let theirs_claims = &other.context.claims;
+            if let Some(claim) = module.context.claims.iter().find(|claim| {
+                theirs_claims.iter().any(|c| c.path == claim.path)
+                    || theirs.is_some_and(|p| path_within(&claim.path, p))
             }) {
                 return Some(format!(
-                    "WebSocket namespace '{ns}' is already served by module '{}', or lies \
-                     inside its prefix; choose another",
+                    "{} '{}' is already served by module '{}', or lies inside its prefix; \
+                     choose another",
+                    claim.kind,
+                    claim.path,
                     other.name()
                 ));
             }
             if let Some(mine) = mine
-                && let Some(ns) = other.namespaces.iter().find(|ns| path_within(ns, mine))
+                && let Some(claim) = theirs_claims.iter().find(|c| path_within(&c.path, mine))
             {
                 return Some(format!(
-                    "http.prefix '{mine}' contains WebSocket namespace '{ns}' of module '{}'; \
-                     choose another http.prefix",
+                    "http.prefix '{mine}' contains {} '{}' of module '{}'; choose another \
+                     http.prefix",
+                    claim.kind,
+                    claim.path,
                     other.name()
                 ));
             }

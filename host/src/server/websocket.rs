@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 use super::errors::HttpError;
 use crate::capabilities::ws::hub::{Frame, Kill, Target, error_frame};
 use crate::capabilities::ws::rules::{Bucket, Rate, Refusal};
-use crate::capabilities::ws::{CurrentSocket, Hub, WsInvocation};
+use crate::capabilities::ws::{CurrentSocket, Hub, WsInvocation, WsModule};
 use crate::runtime::bindings::{GuestConnection, GuestMessage};
 use crate::runtime::{InvocationState, LoadedModule, ModuleRegistry, Runtime};
 
@@ -395,12 +395,15 @@ impl Connection {
         if !limits.all.take() {
             return Err(limited("too many messages on this connection".into()));
         }
-        if module.ws_rules.declares(event) {
+        let Some(rules) = module.context.part::<WsModule>().map(|ws| &ws.rules) else {
+            return Ok(());
+        };
+        if rules.declares(event) {
             // Already checked to be JSON when the frame was read.
             let data = serde_json::from_str(data).unwrap_or_default();
-            module.ws_rules.check(event, &data, &self.claims)?;
+            rules.check(event, &data, &self.claims)?;
         }
-        if let Some(rate) = module.ws_rules.rate(event) {
+        if let Some(rate) = rules.rate(event) {
             let bucket = limits
                 .per_event
                 .entry(event.to_string())

@@ -18,6 +18,7 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: None,
+    configure: None,
 };
 
 #[cfg(test)]
@@ -52,7 +53,8 @@ mod tests {
                 memory_bytes: 1 << 20,
             },
             metrics: Arc::default(),
-            schema: crate::capabilities::orm::ModuleSchema::new("t", &BTreeMap::new()).unwrap(),
+            parts: Default::default(),
+            claims: Vec::new(),
             max_queued_jobs: 100,
         }
     }

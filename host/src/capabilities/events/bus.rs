@@ -167,11 +167,15 @@ impl EventBus {
     pub fn rebind<'a>(&self, modules: impl Iterator<Item = &'a Arc<LoadedModule>>) {
         let subscribers = modules
             .flat_map(|module| {
-                module.subscriptions.iter().map(|pattern| Subscriber {
-                    tenant: module.context.tenant.clone(),
-                    pattern: pattern.clone(),
-                    module: module.clone(),
-                })
+                let patterns = module.context.part::<super::Subscriptions>();
+                patterns
+                    .into_iter()
+                    .flat_map(|p| &p.0)
+                    .map(|pattern| Subscriber {
+                        tenant: module.context.tenant.clone(),
+                        pattern: pattern.clone(),
+                        module: module.clone(),
+                    })
             })
             .collect();
         self.subscribers.store(Arc::new(subscribers));

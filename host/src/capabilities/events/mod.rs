@@ -38,7 +38,17 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    configure: Some(|manifest, context| {
+        manifest.events.validate()?;
+        let granted = manifest.events.granted(context);
+        context.parts.insert(Subscriptions(granted));
+        Ok(())
+    }),
 };
+
+/// The topic patterns a module receives (those its grant covers).
+#[derive(Debug, Default)]
+pub struct Subscriptions(pub Vec<String>);
 
 /// Largest payload, in bytes.
 pub const MAX_PAYLOAD: usize = 64 * 1024;

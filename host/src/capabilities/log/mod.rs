@@ -17,4 +17,5 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: None,
+    configure: None,
 };

@@ -33,7 +33,7 @@ fn repository<'m>(
     model: &str,
     dialect: Dialect,
 ) -> std::result::Result<Repository<'m>, OrmError> {
-    let schema: &ModuleSchema = &module.schema;
+    let schema: &ModuleSchema = super::schema_of(module);
     let found = schema.models.get(model).ok_or_else(|| {
         // Refused like a call outside the grant: counted and logged.
         module

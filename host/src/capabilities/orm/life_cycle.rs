@@ -67,7 +67,7 @@ impl Capability for Orm {
 /// others, and about manual migrations still pending.
 async fn migrate_models(store: &OrmStore, module: &LoadedModule) -> Result<(), String> {
     let context = &module.context;
-    let mut schema = context.schema.clone();
+    let mut schema = super::schema_of(context).clone();
     schema.models.retain(|name, model| match context.grant.check("orm", &model.table) {
         Ok(()) => true,
         Err(denied) => {

@@ -115,7 +115,7 @@ pub fn discover(module_dir: &Path) -> Result<Vec<Migration>, String> {
 
 /// Replaces each `{{table}}` with the tenant's quoted table, for tables the module may use.
 pub fn render(sql: &str, dialect: Dialect, module: &ModuleContext) -> Result<String, String> {
-    let schema: &ModuleSchema = &module.schema;
+    let schema: &ModuleSchema = super::schema_of(module);
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(start) = rest.find("{{") {
@@ -282,7 +282,7 @@ async fn ensure_namespace(pool: &Pool, module: &ModuleContext) -> Result<(), Orm
     if dialect != Dialect::Postgres {
         return Ok(());
     }
-    let schema = dialect.quote(&module.schema.namespace.schema());
+    let schema = dialect.quote(&super::schema_of(module).namespace.schema());
     run(pool, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await
 }
 

@@ -26,9 +26,9 @@ pub use model::{Model, ModelSpec};
 pub use session::OrmSession;
 pub use store::OrmStore;
 
-use crate::runtime::CapabilityDescriptor;
 use crate::runtime::bindings::plughost::platform::orm;
 use crate::runtime::state::PREPARED;
+use crate::runtime::{CapabilityDescriptor, ModuleContext};
 use sql::Namespace;
 
 /// The orm capability.
@@ -43,7 +43,19 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    configure: Some(|manifest, context| {
+        let schema = ModuleSchema::new(&context.tenant, &manifest.models)?;
+        context.parts.insert(schema);
+        Ok(())
+    }),
 };
+
+/// The models of `module`: set for every module by *configure* (empty without models).
+pub fn schema_of(module: &ModuleContext) -> &ModuleSchema {
+    module
+        .part::<ModuleSchema>()
+        .expect("the orm capability configures every module")
+}
 
 /// A module's models in its tenant's namespace.
 #[derive(Debug, Clone)]

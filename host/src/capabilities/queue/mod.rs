@@ -41,7 +41,17 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    configure: Some(|manifest, context| {
+        manifest.queue.validate()?;
+        let granted = manifest.queue.granted(context);
+        context.parts.insert(HandledQueues(granted));
+        Ok(())
+    }),
 };
+
+/// The queues whose jobs a module handles (those its grant covers).
+#[derive(Debug, Default)]
+pub struct HandledQueues(pub Vec<String>);
 
 /// Largest payload, in bytes.
 pub const MAX_PAYLOAD: usize = 64 * 1024;

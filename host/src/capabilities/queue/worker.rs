@@ -45,7 +45,8 @@ impl QueueWorkers {
     pub fn rebind<'a>(self: &Arc<Self>, modules: impl Iterator<Item = &'a Arc<LoadedModule>>) {
         let mut handlers = HashMap::new();
         for module in modules {
-            for queue in &module.handled_queues {
+            let queues = module.context.part::<super::HandledQueues>();
+            for queue in queues.into_iter().flat_map(|q| &q.0) {
                 handlers.insert(
                     (module.context.tenant.clone(), queue.clone()),
                     module.clone(),

@@ -18,6 +18,7 @@ pub use host::{CurrentSocket, WsInvocation};
 pub use hub::Hub;
 
 use crate::runtime::bindings::plughost::platform::ws;
+use crate::runtime::module::PathClaim;
 use crate::runtime::state::PREPARED;
 use crate::runtime::{CapabilityDescriptor, ModuleContext};
 
@@ -33,7 +34,27 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    configure: Some(|manifest, context| {
+        manifest.ws.validate()?;
+        let rules = rules::EventRules::compile(&manifest.ws.events)?;
+        let namespaces = manifest.ws.granted(context);
+        context.claims.extend(namespaces.iter().map(|ns| PathClaim {
+            path: ns.clone(),
+            kind: "WebSocket namespace",
+        }));
+        context.parts.insert(WsModule { namespaces, rules });
+        Ok(())
+    }),
 };
+
+/// A module's WebSocket part: the namespaces it serves (those its grant covers) and the
+/// rules checked before its handler runs.
+pub struct WsModule {
+    /// Namespaces it serves.
+    pub namespaces: Vec<String>,
+    /// Per-event schema, claims and rate.
+    pub rules: rules::EventRules,
+}
 
 /// `[ws]` in plugin.toml.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

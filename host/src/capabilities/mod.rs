@@ -39,11 +39,7 @@ pub fn for_interface(interface: &str) -> Option<&'static CapabilityDescriptor> {
 
 /// The message for a capability name the host does not know.
 pub fn unknown(name: &str) -> String {
-    let known: Vec<&str> = ALL.iter().map(|c| c.name).collect();
-    format!(
-        "unknown capability '{name}'; this host provides: {}",
-        known.join(", ")
-    )
+    crate::runtime::capability::unknown(ALL, name)
 }
 
 #[cfg(test)]

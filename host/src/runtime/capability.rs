@@ -49,6 +49,15 @@ pub struct CapabilityDescriptor {
 /// Reads a capability's section of a manifest into a module's context.
 pub type ConfigureFn = fn(&Manifest, &mut ModuleContext) -> Result<(), String>;
 
+/// The message for a capability name that none of `list` has.
+pub fn unknown(list: &[CapabilityDescriptor], name: &str) -> String {
+    let known: Vec<&str> = list.iter().map(|c| c.name).collect();
+    format!(
+        "unknown capability '{name}'; this host provides: {}",
+        known.join(", ")
+    )
+}
+
 /// Runs every capability's *configure* of `list` on a module's context.
 pub fn configure(
     list: &[CapabilityDescriptor],
@@ -167,6 +176,16 @@ impl Capabilities {
         self.started
             .iter()
             .find_map(|s| s.any.clone().downcast::<T>().ok())
+    }
+
+    /// How many capabilities started.
+    pub fn len(&self) -> usize {
+        self.started.len()
+    }
+
+    /// Whether none started.
+    pub fn is_empty(&self) -> bool {
+        self.started.is_empty()
     }
 
     /// Every started capability with its name, in list order.

@@ -11,6 +11,13 @@ pub struct Extensions {
 }
 
 impl Extensions {
+    /// An empty map with room for `capacity` values.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Extensions {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
     /// Puts `value` in, replacing the value of its type.
     pub fn insert<T: Any + Send>(&mut self, value: T) {
         match self.get_mut::<T>() {

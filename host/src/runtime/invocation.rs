@@ -95,8 +95,12 @@ struct DeadlineReached;
 impl LoadedModule {
     /// Creates the store for one invocation ending at `deadline`, with limits armed.
     pub fn new_store(&self, runtime: &Runtime, deadline: Instant) -> Store<InvocationState> {
-        let mut state =
-            InvocationState::new(self.context.clone(), deadline, &runtime.config().limits);
+        let mut state = InvocationState::new(
+            self.context.clone(),
+            deadline,
+            &runtime.config().limits,
+            runtime.capabilities().len(),
+        );
         for (_, capability) in runtime.capabilities().iter() {
             capability.prepare(&self.context, &mut state);
         }

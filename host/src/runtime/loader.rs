@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::InstancePre;
 
 use super::bindings::guest_exports;
-use super::capability::{CapabilityDescriptor, configure};
+use super::capability::{CapabilityDescriptor, configure, unknown};
 use super::compile_cache::hex;
 use super::engine::Runtime;
 use super::extensions::ModuleParts;
@@ -242,11 +242,7 @@ pub fn context(
     let fail = |e: String| LoadError::Manifest(format!("{}: {e}", manifest_path.display()));
     for capability in manifest.capabilities.keys() {
         if !list.iter().any(|c| c.name == capability) {
-            let known: Vec<&str> = list.iter().map(|c| c.name).collect();
-            return Err(fail(format!(
-                "unknown capability '{capability}'; this host provides: {}",
-                known.join(", ")
-            )));
+            return Err(fail(unknown(list, capability)));
         }
     }
     let folder = dir

@@ -33,7 +33,12 @@ pub struct InvocationState {
 impl InvocationState {
     /// Fresh state for one invocation of `module` ending at `deadline`, before any
     /// capability prepared its part.
-    pub fn new(module: Arc<ModuleContext>, deadline: Instant, limits: &LimitsConfig) -> Self {
+    pub fn new(
+        module: Arc<ModuleContext>,
+        deadline: Instant,
+        limits: &LimitsConfig,
+        capabilities: usize,
+    ) -> Self {
         let budget = InvocationBudget::new(module.clone(), limits);
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
         let wasi = WasiCtxBuilder::new()
@@ -44,7 +49,7 @@ impl InvocationState {
             budget,
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
             deadline,
-            capabilities: Extensions::default(),
+            capabilities: Extensions::with_capacity(capabilities),
             module,
             wasi,
             table: ResourceTable::new(),

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::state::HttpState;
+use crate::runtime::capability::admin_error;
 use crate::runtime::registry::ModuleStatus;
 
 /// Only `/_admin/health`: what the public listener serves when no admin token is set.
@@ -99,11 +100,7 @@ struct AdminError(StatusCode, String);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            Json(serde_json::json!({"error": {"status": self.0.as_u16(), "message": self.1}})),
-        )
-            .into_response()
+        admin_error(self.0, self.1)
     }
 }
 

@@ -295,6 +295,15 @@ impl Connection {
         &self.guest.namespace
     }
 
+    /// The module serving the socket's namespace now: a swap takes effect at the next
+    /// message.
+    fn serving_module(&self) -> Option<Arc<LoadedModule>> {
+        self.registry
+            .snapshot()
+            .namespace(self.namespace())
+            .cloned()
+    }
+
     fn error(&self, code: &str, message: &str, id: Option<&str>) {
         let hub = &self.hub;
         hub.metrics()
@@ -334,12 +343,7 @@ impl Connection {
             event = %frame.event, request_id = %request_id
         );
         async {
-            let Some(module) = self
-                .registry
-                .snapshot()
-                .namespace(self.namespace())
-                .cloned()
-            else {
+            let Some(module) = self.serving_module() else {
                 return self.error(
                     "unavailable",
                     "no module serves this namespace now",
@@ -422,12 +426,7 @@ impl Connection {
         self.hub.unregister(self.namespace(), &self.guest.socket_id);
         self.kill.close(1000, "");
         tracing::info!(namespace = %self.namespace(), socket_id = %self.guest.socket_id, why, "socket closed");
-        let Some(module) = self
-            .registry
-            .snapshot()
-            .namespace(self.namespace())
-            .cloned()
-        else {
+        let Some(module) = self.serving_module() else {
             return;
         };
         if let Err(error) = module

@@ -1,6 +1,8 @@
 //! Log output: `tracing` as pretty text or JSON lines. Every line inside a request carries
 //! the request span's module, tenant and request id.
 
+use std::io::IsTerminal as _;
+
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
@@ -18,8 +20,12 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn,wasmtime_wasi=warn"));
+    // Colours only for a terminal: escape codes in a redirected file or a pipe are noise
+    // (and formatting them costs time on every request's span).
+    let colours = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colours)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Pretty => builder.with_target(false).try_init(),

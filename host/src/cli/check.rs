@@ -129,19 +129,13 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
     let exports = interface_names(&resolve, world, false);
     let manifest = &files.manifest;
     // (the manifest relies on it, the export, what relies on it)
-    let needed = [
-        (manifest.http.is_some(), "http-handler", "[http] routes"),
-        (
-            !manifest.events.subscribe.is_empty(),
-            "event-handler",
-            "[events] subscriptions",
-        ),
-        (
-            !manifest.queue.handles.is_empty(),
-            "job-handler",
-            "[queue] handles",
-        ),
-    ];
+    let handlers = crate::capabilities::ALL
+        .iter()
+        .filter_map(|c| c.handler.as_ref())
+        .map(|h| ((h.declared)(manifest), h.export, h.declared_by));
+    let needed = [(manifest.http.is_some(), "http-handler", "[http] routes")]
+        .into_iter()
+        .chain(handlers);
     for (relied_on, export, section) in needed {
         let prefix = format!("plughost:platform/{export}@");
         if relied_on && !exports.iter().any(|e| e.starts_with(&prefix)) {

@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::ScopeSet;
 
-/// The whole host configuration.
+/// The whole host configuration: what the host itself reads, and each capability's own
+/// section, kept as TOML until that capability starts and reads it.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct HostConfig {
     /// Listening address, body limit, cache directory.
     #[serde(default)]
@@ -25,28 +27,35 @@ pub struct HostConfig {
     /// Per-module settings by module name.
     #[serde(default)]
     pub modules: BTreeMap<String, ModuleOverrides>,
-    /// The database behind the `orm` capability.
+    /// The database the ORM and the queue share.
     #[serde(default)]
     pub database: DatabaseConfig,
-    /// The event bus.
-    #[serde(default)]
-    pub events: EventsConfig,
-    /// The job queue.
-    #[serde(default)]
-    pub queue: QueueConfig,
     /// The channel between host instances.
     #[serde(default)]
     pub backplane: BackplaneConfig,
-    /// WebSocket authentication and limits.
-    #[serde(default)]
-    pub ws: crate::capabilities::ws::WsConfig,
     /// Who may use the admin API, and where it is served.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Every other top-level key: a capability's section (`[events]`, `[queue]`, `[ws]`,
+    /// …), read by that capability when it starts; a key no capability reads is refused
+    /// then ([`HostConfig::unknown_sections`]).
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
     /// Set when no tenant was declared and the implicit `default` tenant holds every folder.
     #[serde(skip)]
     implicit_tenant: bool,
 }
+
+/// The keys host.toml has besides the capabilities' sections.
+pub const KEYS: &[&str] = &[
+    "server",
+    "limits",
+    "tenants",
+    "modules",
+    "database",
+    "backplane",
+    "admin",
+];
 
 /// The admin API (`/_admin/*`): without a token it is not served on the public listener.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,108 +74,6 @@ pub struct AdminConfig {
 pub struct BackplaneConfig {
     /// `redis://HOST:PORT`.
     pub url: Option<String>,
-}
-
-/// Job queue settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct QueueConfig {
-    /// Wait before the 2nd attempt; it doubles for each attempt after that.
-    #[serde(default = "default_backoff_base_ms")]
-    pub backoff_base_ms: u64,
-    /// Longest wait between two attempts.
-    #[serde(default = "default_backoff_max_ms")]
-    pub backoff_max_ms: u64,
-    /// How often an idle queue looks for due jobs (delayed jobs, retries, other hosts' jobs).
-    #[serde(default = "default_poll_ms")]
-    pub poll_ms: u64,
-    /// Attempts of one queue running at once, unless `queues` says otherwise.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
-    /// Per-queue concurrency, e.g. `send-confirmation = 2`.
-    #[serde(default)]
-    pub queues: BTreeMap<String, usize>,
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        QueueConfig {
-            backoff_base_ms: default_backoff_base_ms(),
-            backoff_max_ms: default_backoff_max_ms(),
-            poll_ms: default_poll_ms(),
-            concurrency: default_concurrency(),
-            queues: BTreeMap::new(),
-        }
-    }
-}
-
-impl QueueConfig {
-    /// The wait after failed attempt `attempt` (from 1): base, 2 × base, 4 × base, … up to the max.
-    pub fn backoff_ms(&self, attempt: u32) -> u64 {
-        let doublings = attempt.saturating_sub(1).min(32);
-        self.backoff_base_ms
-            .saturating_mul(1u64 << doublings)
-            .min(self.backoff_max_ms)
-    }
-
-    /// Attempts of `queue` that may run at once (at least 1).
-    pub fn concurrency_of(&self, queue: &str) -> usize {
-        self.queues
-            .get(queue)
-            .copied()
-            .unwrap_or(self.concurrency)
-            .max(1)
-    }
-}
-
-fn default_backoff_base_ms() -> u64 {
-    1_000
-}
-fn default_backoff_max_ms() -> u64 {
-    3_600_000
-}
-fn default_poll_ms() -> u64 {
-    250
-}
-fn default_concurrency() -> usize {
-    4
-}
-
-/// Event bus settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct EventsConfig {
-    /// Events kept per topic for the admin API.
-    #[serde(default = "default_history")]
-    pub history: usize,
-    /// Bytes of payload the history holds in all, across topics and tenants; the oldest
-    /// events are forgotten first.
-    #[serde(default = "default_history_bytes")]
-    pub history_bytes: usize,
-    /// Topics the history remembers in all; beyond, the least recently used is forgotten.
-    #[serde(default = "default_history_topics")]
-    pub history_topics: usize,
-}
-
-impl Default for EventsConfig {
-    fn default() -> Self {
-        EventsConfig {
-            history: default_history(),
-            history_bytes: default_history_bytes(),
-            history_topics: default_history_topics(),
-        }
-    }
-}
-
-fn default_history_bytes() -> usize {
-    16 << 20
-}
-fn default_history_topics() -> usize {
-    10_000
-}
-
-fn default_history() -> usize {
-    crate::capabilities::events::bus::DEFAULT_HISTORY
 }
 
 /// Where the ORM keeps its tables.
@@ -246,6 +153,10 @@ pub struct TenantConfig {
     /// Upper bound of each capability's scopes, e.g. `config = ["public.*"]`.
     #[serde(default)]
     pub allow: BTreeMap<String, ScopeSet>,
+    /// Set for the implicit `default` tenant of a host.toml without tenants: it may be
+    /// granted every capability with every scope.
+    #[serde(skip)]
+    pub allow_everything: bool,
     /// Invocations of the tenant's modules running at once (HTTP, WebSocket, events, jobs).
     #[serde(default = "default_max_concurrent")]
     pub max_concurrent: usize,
@@ -267,12 +178,23 @@ impl Default for TenantConfig {
         TenantConfig {
             modules: Vec::new(),
             allow: BTreeMap::new(),
+            allow_everything: false,
             max_concurrent: default_max_concurrent(),
             max_waiting: default_max_waiting(),
             requests_per_second: 0,
             burst: None,
             max_queued_jobs: default_max_queued_jobs(),
         }
+    }
+}
+
+impl TenantConfig {
+    /// The most a module of this tenant may be granted of `capability`, if anything.
+    pub fn allowance(&self, capability: &str) -> Option<std::borrow::Cow<'_, ScopeSet>> {
+        if self.allow_everything {
+            return Some(std::borrow::Cow::Owned(ScopeSet::everything()));
+        }
+        self.allow.get(capability).map(std::borrow::Cow::Borrowed)
     }
 }
 
@@ -375,11 +297,9 @@ impl Default for HostConfig {
             tenants: BTreeMap::new(),
             modules: BTreeMap::new(),
             database: DatabaseConfig::default(),
-            events: EventsConfig::default(),
-            queue: QueueConfig::default(),
             backplane: BackplaneConfig::default(),
-            ws: crate::capabilities::ws::WsConfig::default(),
             admin: AdminConfig::default(),
+            sections: BTreeMap::new(),
             implicit_tenant: false,
         };
         config.add_default_tenant();
@@ -415,13 +335,9 @@ impl HostConfig {
     /// so `host run` works without a `host.toml`.
     fn add_default_tenant(&mut self) {
         if self.tenants.is_empty() {
-            let allow = crate::capabilities::ALL
-                .iter()
-                .map(|c| (c.name.to_string(), ScopeSet::everything()))
-                .collect();
             let tenant = TenantConfig {
                 modules: vec!["*".into()],
-                allow,
+                allow_everything: true,
                 ..TenantConfig::default()
             };
             self.tenants.insert("default".into(), tenant);
@@ -463,17 +379,48 @@ impl HostConfig {
         self.validate()
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// A capability's section parsed into its settings type; absent is the default.
+    /// Errors name the section, e.g. `host.toml [queue]: unknown field `pol-ms``.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, String> {
+        let Some(value) = self.sections.get(name) else {
+            return Ok(T::default());
+        };
+        value
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("host.toml [{name}]: {}", e.message().trim_end()))
+    }
+
+    /// Refuses what no one reads: a top-level key that is neither the host's nor one of
+    /// `sections` (the capabilities' sections), and a tenant allowance for a capability
+    /// not in `capabilities`; `unknown` words the message for a capability name.
+    pub fn unknown_names(
+        &self,
+        sections: &[&str],
+        capabilities: &[&str],
+        unknown: impl Fn(&str) -> String,
+    ) -> Result<(), String> {
+        if let Some(key) = self
+            .sections
+            .keys()
+            .find(|k| !sections.contains(&k.as_str()))
+        {
+            let mut known: Vec<&str> = KEYS.iter().chain(sections).copied().collect();
+            known.sort_unstable();
+            return Err(format!(
+                "unknown key '{key}' in host.toml; this host reads: {}",
+                known.join(", ")
+            ));
+        }
         for (tenant, t) in &self.tenants {
-            for capability in t.allow.keys() {
-                crate::capabilities::find(capability).ok_or_else(|| {
-                    format!(
-                        "tenants.{tenant}.allow: {}",
-                        crate::capabilities::unknown(capability)
-                    )
-                })?;
+            if let Some(name) = t.allow.keys().find(|c| !capabilities.contains(&c.as_str())) {
+                return Err(format!("tenants.{tenant}.allow: {}", unknown(name)));
             }
         }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), String> {
         for (tenant, t) in &self.tenants {
             if !crate::config::manifest::is_identifier(tenant) {
                 return Err(format!(
@@ -548,18 +495,14 @@ mod tests {
     #[test]
     fn without_a_file_one_default_tenant_may_have_everything() {
         let c = HostConfig::default();
-        assert!(c.tenants["default"].allow["config"].covers("anything"));
+        assert!(
+            c.tenants["default"]
+                .allowance("orm")
+                .unwrap()
+                .covers("anything")
+        );
         assert_eq!(c.server.body_limit_bytes, 1024 * 1024);
         assert_eq!(c.limits.deadline_ms, 5000);
-    }
-
-    #[test]
-    fn backoff_doubles_from_the_base_up_to_the_max() {
-        let q: QueueConfig =
-            toml::from_str("backoff-base-ms = 1000\nbackoff-max-ms = 5000").unwrap();
-        let waits: Vec<u64> = (1..=5).map(|a| q.backoff_ms(a)).collect();
-        assert_eq!(waits, [1000, 2000, 4000, 5000, 5000]);
-        assert_eq!(q.backoff_ms(200), 5000);
     }
 
     #[test]
@@ -572,9 +515,37 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capabilities_in_a_tenant_are_refused() {
-        let mut c: HostConfig = toml::from_str("[tenants.acme.allow]\nteleport = true").unwrap();
-        c.add_default_tenant();
-        assert!(c.validate().unwrap_err().contains("teleport"));
+    fn unknown_capabilities_in_a_tenant_and_unknown_keys_are_refused() {
+        let c = HostConfig::parse("[tenants.acme.allow]\nteleport = true").unwrap();
+        let err = c
+            .unknown_names(&[], &["config"], |name| format!("no {name}"))
+            .unwrap_err();
+        assert!(err.contains("tenants.acme.allow: no teleport"), "{err}");
+        let c = HostConfig::parse("[limts]\ndeadline-ms = 1").unwrap();
+        let err = c
+            .unknown_names(&["queue"], &[], |n| n.to_string())
+            .unwrap_err();
+        assert!(
+            err.contains("'limts'") && err.contains("limits, modules, queue"),
+            "{err}"
+        );
+        assert!(c.unknown_names(&["limts"], &[], |n| n.to_string()).is_ok());
+    }
+
+    #[test]
+    fn a_section_is_read_by_its_capability_and_errors_name_it() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Queue {
+            #[allow(dead_code)]
+            poll: u64,
+        }
+        let c = HostConfig::parse("[queue]\npol = 1").unwrap();
+        let err = c.section::<Queue>("queue").unwrap_err();
+        assert!(
+            err.starts_with("host.toml [queue]: ") && err.contains("pol"),
+            "{err}"
+        );
+        assert!(c.section::<Queue>("events").is_ok());
     }
 }

@@ -5,18 +5,17 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use serde::de::DeserializeOwned;
+
 use super::ScopeSet;
-use crate::capabilities::events::EventsSpec;
-use crate::capabilities::orm::ModelSpec;
-use crate::capabilities::queue::QueueSpec;
-use crate::capabilities::ws::WsSpec;
 
 /// File name of a module's manifest inside its folder.
 pub const MANIFEST_FILE: &str = "plugin.toml";
 
-/// A module's manifest.
+/// A module's manifest: what the host itself reads, and each capability's own section,
+/// kept as TOML until that capability reads it when the module loads.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub struct Manifest {
     /// Unique module name (letters, digits, `-`, `_`).
     pub name: String,
@@ -40,19 +39,24 @@ pub struct Manifest {
     /// Configuration values the module reads through the `config` capability.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
-    /// ORM models by name (`[models.todo]`), migrated when the module loads.
-    #[serde(default)]
-    pub models: BTreeMap<String, ModelSpec>,
-    /// Event subscriptions.
-    #[serde(default)]
-    pub events: EventsSpec,
-    /// Queues the module handles.
-    #[serde(default)]
-    pub queue: QueueSpec,
-    /// WebSocket namespaces the module serves.
-    #[serde(default)]
-    pub ws: WsSpec,
+    /// Every other top-level key: a capability's section (`[models]`, `[events]`,
+    /// `[queue]`, `[ws]`, …), read and checked by that capability's *configure*; a key no
+    /// capability reads is refused there ([`Manifest::unknown_sections`]).
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
 }
+
+/// The keys the host itself reads; every other key is a capability's section.
+pub const KEYS: &[&str] = &[
+    "name",
+    "version",
+    "tenant",
+    "component",
+    "http",
+    "capabilities",
+    "limits",
+    "config",
+];
 
 /// Where a module mounts and which routes it serves.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -124,6 +128,36 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// A capability's section parsed into its settings type; absent is the default.
+    /// Errors name the section, e.g. `[events]: unknown field `subscrib``.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, String> {
+        let Some(value) = self.sections.get(name) else {
+            return Ok(T::default());
+        };
+        value
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[{name}]: {}", e.message().trim_end()))
+    }
+
+    /// The keys that neither the host nor any of `sections` (the capabilities' sections)
+    /// reads, each with what to do.
+    pub fn unknown_sections(&self, sections: &[&str]) -> Result<(), String> {
+        let Some(key) = self
+            .sections
+            .keys()
+            .find(|k| !sections.contains(&k.as_str()))
+        else {
+            return Ok(());
+        };
+        let mut known: Vec<&str> = KEYS.iter().chain(sections).copied().collect();
+        known.sort_unstable();
+        Err(format!(
+            "unknown key '{key}' in plugin.toml; this host reads: {}",
+            known.join(", ")
+        ))
+    }
+
     fn normalize(&mut self) {
         if let Some(http) = &mut self.http {
             for route in &mut http.routes {
@@ -150,10 +184,6 @@ impl Manifest {
         if let Some(http) = &self.http {
             validate_http(http)?;
         }
-        crate::capabilities::orm::model::models_from_manifest(&self.models)?;
-        self.events.validate()?;
-        self.queue.validate()?;
-        self.ws.validate()?;
         Ok(())
     }
 }
@@ -220,8 +250,30 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_with_their_name() {
-        let err = parse("name = \"x\"\nroutes = []").unwrap_err();
-        assert!(err.contains("routes"), "{err}");
+        let m = parse("name = \"x\"\nroutes = []").unwrap();
+        let err = m.unknown_sections(&["events"]).unwrap_err();
+        assert!(err.contains("'routes'"), "{err}");
+        assert!(err.contains("events"), "{err}");
+        let err = parse("name = \"x\"\n[http]\nprefix = \"/x\"\nprefx = 1").unwrap_err();
+        assert!(err.contains("prefx"), "{err}");
+    }
+
+    #[test]
+    fn a_section_is_parsed_by_its_reader_and_errors_name_it() {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Events {
+            #[allow(dead_code)]
+            subscribe: Vec<String>,
+        }
+        let m = parse("name = \"x\"\n[events]\nsubscrib = []").unwrap();
+        let err = m.section::<Events>("events").unwrap_err();
+        assert!(
+            err.starts_with("[events]: ") && err.contains("subscrib"),
+            "{err}"
+        );
+        assert!(m.unknown_sections(&["events"]).is_ok());
+        assert!(m.section::<Events>("queue").is_ok());
     }
 
     #[test]

@@ -40,10 +40,28 @@ pub struct CapabilityDescriptor {
     /// Starts what the capability keeps for the host's life; `None` for one that keeps
     /// nothing (its host functions need only the module's context).
     pub start: Option<StartFn>,
+    /// Its section of `plugin.toml` (`[models]`, `[events]`, …), if it has one.
+    pub manifest_section: Option<&'static str>,
+    /// Its section of `host.toml` (`[events]`, `[queue]`, …), if it has one; read by its
+    /// *start* with [`HostConfig::section`].
+    pub host_section: Option<&'static str>,
     /// *configure*: reads its section of a loading module's manifest into the module's
     /// context (validated; what the grant does not cover is refused, logged and
     /// counted), before any instance sees it. `None` for one without a section.
     pub configure: Option<ConfigureFn>,
+    /// The guest export a module must have when its manifest relies on this capability
+    /// calling it (subscriptions need `event-handler`), checked at load and by `host check`.
+    pub handler: Option<Handler>,
+}
+
+/// A guest export a capability calls, and when a manifest relies on it.
+pub struct Handler {
+    /// The export's interface name in `plughost:platform`, e.g. `event-handler`.
+    pub export: &'static str,
+    /// What in the manifest relies on it, for the message, e.g. `[events] subscriptions`.
+    pub declared_by: &'static str,
+    /// Whether a manifest declares it.
+    pub declared: fn(&Manifest) -> bool,
 }
 
 /// Reads a capability's section of a manifest into a module's context.
@@ -58,12 +76,15 @@ pub fn unknown(list: &[CapabilityDescriptor], name: &str) -> String {
     )
 }
 
-/// Runs every capability's *configure* of `list` on a module's context.
+/// Runs every capability's *configure* of `list` on a module's context, after refusing
+/// a manifest key that neither the host nor any capability of `list` reads.
 pub fn configure(
     list: &[CapabilityDescriptor],
     manifest: &Manifest,
     context: &mut ModuleContext,
 ) -> Result<(), String> {
+    let sections: Vec<&str> = list.iter().filter_map(|c| c.manifest_section).collect();
+    manifest.unknown_sections(&sections)?;
     for configure in list.iter().filter_map(|c| c.configure) {
         configure(manifest, context)?;
     }
@@ -108,13 +129,15 @@ pub trait Capability: Send + Sync + 'static {
     fn prepare(&self, _module: &Arc<ModuleContext>, _state: &mut InvocationState) {}
 
     /// Ends its part of an invocation whose guest call returned (`succeeded`: without
-    /// error). An error stops the capabilities after it and becomes the invocation's.
+    /// error): what it can do at once it does here, and it returns the work left to
+    /// await, if any (most invocations leave none, so no future is built for them). An
+    /// error stops the capabilities after it and becomes the invocation's.
     fn finish<'a>(
         &'a self,
         _state: &'a mut InvocationState,
         _succeeded: bool,
-    ) -> BoxFuture<'a, Result<(), GuestError>> {
-        Box::pin(async { Ok(()) })
+    ) -> Option<BoxFuture<'a, Result<(), GuestError>>> {
+        None
     }
 
     /// The modules serving now, after a swap, a load or an unload.
@@ -149,7 +172,12 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Starts each capability of `list` that keeps state, in order.
+    /// Refuses a host.toml key or tenant allowance that no capability of `list` reads.
     pub fn start(host: &HostConfig, list: &[CapabilityDescriptor]) -> anyhow::Result<Self> {
+        let sections: Vec<&str> = list.iter().filter_map(|c| c.host_section).collect();
+        let names: Vec<&str> = list.iter().map(|c| c.name).collect();
+        host.unknown_names(&sections, &names, |name| unknown(list, name))
+            .map_err(anyhow::Error::msg)?;
         let mut capabilities = Capabilities::default();
         for descriptor in list {
             let Some(start) = descriptor.start else {

@@ -42,11 +42,11 @@ impl Grant {
         let mut grant = Grant::default();
         let mut withheld = Vec::new();
         for (capability, wanted) in requested {
-            match tenant.allow.get(capability) {
+            match tenant.allowance(capability) {
                 Some(allowed) if !allowed.is_empty() && !wanted.is_empty() => {
                     grant
                         .scopes
-                        .insert(capability.clone(), (wanted.clone(), allowed.clone()));
+                        .insert(capability.clone(), (wanted.clone(), allowed.into_owned()));
                 }
                 _ => withheld.push(Withheld {
                     capability: capability.clone(),

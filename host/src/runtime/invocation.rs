@@ -9,9 +9,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use wasmtime::component::Instance;
 
-use super::bindings::{
-    GuestConnection, GuestError, GuestEvent, GuestJob, GuestMessage, GuestRequest, GuestResponse,
-};
+use super::bindings::{GuestError, GuestRequest, GuestResponse};
 use super::engine::Runtime;
 use super::module::LoadedModule;
 use super::state::InvocationState;
@@ -142,113 +140,6 @@ impl LoadedModule {
         .await
     }
 
-    /// Instantiates the module afresh and calls its event handler.
-    pub async fn handle_event(
-        &self,
-        runtime: &Runtime,
-        event: &GuestEvent,
-    ) -> Result<Result<(), GuestError>, InvocationError> {
-        let Some(indices) = &self.exports.events else {
-            return Err(self.missing_export("event-handler"));
-        };
-        self.invoke(
-            runtime,
-            |_| {},
-            async |store, instance| {
-                let handler = indices.load(&mut *store, &instance)?;
-                handler.call_on_event(&mut *store, event).await
-            },
-        )
-        .await
-    }
-
-    /// Instantiates the module afresh and calls its job handler for one attempt.
-    pub async fn handle_job(
-        &self,
-        runtime: &Runtime,
-        job: &GuestJob,
-    ) -> Result<Result<(), GuestError>, InvocationError> {
-        let Some(indices) = &self.exports.jobs else {
-            return Err(self.missing_export("job-handler"));
-        };
-        let outcome = self
-            .invoke(
-                runtime,
-                |_| {},
-                async |store, instance| {
-                    let handler = indices.load(&mut *store, &instance)?;
-                    handler.call_handle_job(&mut *store, job).await
-                },
-            )
-            .await;
-        if !matches!(outcome, Ok(Ok(())) | Err(InvocationError::TenantQuota(_))) {
-            self.context
-                .metrics
-                .job_failures
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        outcome
-    }
-
-    /// Calls the WebSocket handler's `on-connect`; an error refuses the client.
-    pub async fn handle_ws_connect(
-        &self,
-        runtime: &Runtime,
-        connection: &GuestConnection,
-        socket: impl FnOnce(&mut InvocationState),
-    ) -> Result<Result<(), GuestError>, InvocationError> {
-        let Some(indices) = &self.exports.ws else {
-            return Err(self.missing_export("ws-handler"));
-        };
-        self.invoke(runtime, socket, async |store, instance| {
-            let handler = indices.load(&mut *store, &instance)?;
-            handler.call_on_connect(&mut *store, connection).await
-        })
-        .await
-    }
-
-    /// Calls the WebSocket handler's `on-message`.
-    pub async fn handle_ws_message(
-        &self,
-        runtime: &Runtime,
-        connection: &GuestConnection,
-        message: &GuestMessage,
-        socket: impl FnOnce(&mut InvocationState),
-    ) -> Result<Result<(), GuestError>, InvocationError> {
-        let Some(indices) = &self.exports.ws else {
-            return Err(self.missing_export("ws-handler"));
-        };
-        self.invoke(runtime, socket, async |store, instance| {
-            let handler = indices.load(&mut *store, &instance)?;
-            handler
-                .call_on_message(&mut *store, connection, message)
-                .await
-        })
-        .await
-    }
-
-    /// Calls the WebSocket handler's `on-disconnect`.
-    pub async fn handle_ws_disconnect(
-        &self,
-        runtime: &Runtime,
-        connection: &GuestConnection,
-        socket: impl FnOnce(&mut InvocationState),
-    ) -> Result<(), InvocationError> {
-        let Some(indices) = &self.exports.ws else {
-            return Err(self.missing_export("ws-handler"));
-        };
-        // on-disconnect returns nothing, so its inner result is always Ok.
-        self.invoke(runtime, socket, async |store, instance| {
-            let handler = indices.load(&mut *store, &instance)?;
-            handler
-                .call_on_disconnect(&mut *store, connection)
-                .await
-                .map(Ok::<(), GuestError>)
-        })
-        .await
-        .map(drop)
-    }
-
     /// One invocation, the helper behind every export: a slot of the tenant, a fresh
     /// store (each capability's part prepared, then `setup`, e.g. the socket being
     /// handled), `call` under the deadline, then each capability's *finish* in list order
@@ -286,7 +177,10 @@ impl LoadedModule {
         // A trap never gets here: its store, and an open transaction with it, is dropped.
         let succeeded = result.is_ok();
         for (_, capability) in runtime.capabilities().iter() {
-            if let Err(error) = capability.finish(store.data_mut(), succeeded).await {
+            let Some(work) = capability.finish(store.data_mut(), succeeded) else {
+                continue;
+            };
+            if let Err(error) = work.await {
                 return Ok(Err(error));
             }
         }
@@ -312,7 +206,8 @@ impl LoadedModule {
         }
     }
 
-    fn missing_export(&self, export: &str) -> InvocationError {
+    /// The failure of calling an export the component does not have.
+    pub fn missing_export(&self, export: &str) -> InvocationError {
         InvocationError::Trap {
             module: self.context.name.clone(),
             message: format!("the component does not export {export}"),

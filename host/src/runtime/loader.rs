@@ -154,7 +154,8 @@ pub async fn load(
             "cannot be linked: {e:#}; it imports something this host does not provide"
         ))
     })?;
-    let exports = exports(&instance_pre, &files.manifest).map_err(component_error)?;
+    let exports =
+        exports(&instance_pre, runtime.descriptors(), &files.manifest).map_err(component_error)?;
     let routes = match &files.manifest.http {
         Some(http) => Some(ModuleRoutes::new(http).map_err(|e| {
             LoadError::Manifest(format!("{}: {e}", dir.join(MANIFEST_FILE).display()))
@@ -191,6 +192,7 @@ pub async fn load(
 /// Looks up the handlers the component exports; those its manifest relies on must be there.
 fn exports(
     pre: &InstancePre<InvocationState>,
+    list: &[CapabilityDescriptor],
     manifest: &Manifest,
 ) -> Result<ModuleExports, String> {
     let exports = ModuleExports {
@@ -199,33 +201,23 @@ fn exports(
         jobs: guest_exports::JobHandler::new(pre).ok(),
         ws: guest_exports::WsHandler::new(pre).ok(),
     };
-    if !manifest.ws.namespaces.is_empty() && exports.ws.is_none() {
-        return Err(
-            "declares [ws] namespaces but does not export plughost:platform/ws-handler@0.1.0; \
-             build it against the `service` world (the Rust SDK does)"
-                .into(),
-        );
-    }
-    if !manifest.queue.handles.is_empty() && exports.jobs.is_none() {
-        return Err(
-            "declares [queue] handles but does not export plughost:platform/job-handler@0.1.0; \
-             build it against the `service` world (the Rust SDK does)"
-                .into(),
-        );
-    }
-    if manifest.http.is_some() && exports.http.is_none() {
+    if manifest.http.is_some() && !exports.has("http-handler") {
         return Err(
             "declares [http] routes but does not export plughost:platform/http-handler@0.1.0; \
              build it with a guest SDK"
                 .into(),
         );
     }
-    if !manifest.events.subscribe.is_empty() && exports.events.is_none() {
-        return Err(
-            "declares [events] subscriptions but does not export plughost:platform/event-handler@0.1.0; \
-             build it against the `service` world (the Rust SDK does)"
-                .into(),
-        );
+    let missing = list
+        .iter()
+        .filter_map(|c| c.handler.as_ref())
+        .find(|h| (h.declared)(manifest) && !exports.has(h.export));
+    if let Some(handler) = missing {
+        return Err(format!(
+            "declares {} but does not export plughost:platform/{}@0.1.0; \
+             build it against the `service` world (the Rust SDK does)",
+            handler.declared_by, handler.export
+        ));
     }
     Ok(exports)
 }

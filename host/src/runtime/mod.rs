@@ -21,7 +21,7 @@ pub mod state;
 pub mod tenants;
 pub mod watcher;
 
-pub use capability::{Capabilities, Capability, CapabilityDescriptor, StartContext};
+pub use capability::{Capabilities, Capability, CapabilityDescriptor, Handler, StartContext};
 pub use engine::Runtime;
 pub use grants::{Denied, Grant};
 pub use invocation::InvocationError;

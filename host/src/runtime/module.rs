@@ -141,6 +141,19 @@ pub struct ModuleExports {
     pub ws: Option<guest_exports::WsHandler>,
 }
 
+impl ModuleExports {
+    /// Whether the component exports `plughost:platform/{export}` (e.g. `event-handler`).
+    pub fn has(&self, export: &str) -> bool {
+        match export {
+            "http-handler" => self.http.is_some(),
+            "event-handler" => self.events.is_some(),
+            "job-handler" => self.jobs.is_some(),
+            "ws-handler" => self.ws.is_some(),
+            _ => false,
+        }
+    }
+}
+
 /// Files a module version was loaded from.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleSource {

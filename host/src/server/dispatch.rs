@@ -8,14 +8,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, request::Parts};
 use axum::response::Response;
 use tracing::Instrument as _;
-use tracing::field::Empty;
 
 use super::errors::HttpError;
 use super::public::{self, PublicFile};
 use super::state::HttpState;
-use crate::runtime::InvocationError;
 use crate::runtime::bindings::{GuestRequest, GuestResponse};
 use crate::runtime::routes::RouteMatch;
+use crate::runtime::{InvocationError, LoadedModule};
 
 /// Header carrying the request id, in and out.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -23,9 +22,19 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The fallback handler: every request not for the admin API goes to a module.
 pub async fn dispatch(State(state): State<Arc<HttpState>>, request: Request) -> Response {
     let request_id = request_id(request.headers());
-    let span =
-        tracing::info_span!("request", request_id = %request_id, module = Empty, tenant = Empty);
-    let mut response = match serve(&state, request, &request_id).instrument(span).await {
+    let (parts, body) = request.into_parts();
+    let target = target(&state, &parts);
+    // One span with every field at once: the log formatter renders a span's fields when
+    // it is created and again on each later `record`.
+    let span = match &target {
+        Target::Socket(module) => tracing::info_span!("request", request_id = %request_id,
+            module = "ws", tenant = module.context.tenant.as_str()),
+        Target::Module(module, _) => tracing::info_span!("request", request_id = %request_id,
+            module = module.name(), tenant = module.context.tenant.as_str()),
+        Target::Nothing => tracing::info_span!("request", request_id = %request_id),
+    };
+    let served = serve(&state, target, parts, body, &request_id);
+    let mut response = match served.instrument(span).await {
         Ok(response) => response,
         Err(error) => error.into_response(&request_id),
     };
@@ -35,51 +44,62 @@ pub async fn dispatch(State(state): State<Arc<HttpState>>, request: Request) -> 
     response
 }
 
+/// What a request is for, found before anything about it is logged.
+enum Target {
+    /// A WebSocket handshake on a namespace the module serves.
+    Socket(Arc<LoadedModule>),
+    /// The module mounted at the path, and the rest of the path below its prefix.
+    Module(Arc<LoadedModule>, String),
+    /// No module.
+    Nothing,
+}
+
+fn target(state: &HttpState, parts: &Parts) -> Target {
+    let table = state.registry.snapshot();
+    let path = parts.uri.path();
+    if is_websocket(&parts.headers)
+        && let Some(module) = table.namespace(path)
+    {
+        return Target::Socket(module.clone());
+    }
+    match table.mount_for(path) {
+        Some((module, rest)) => Target::Module(module.clone(), rest.to_string()),
+        None => Target::Nothing,
+    }
+}
+
 async fn serve(
     state: &HttpState,
-    request: Request,
+    target: Target,
+    parts: Parts,
+    body: Body,
     request_id: &str,
 ) -> Result<Response, HttpError> {
-    let (parts, body) = request.into_parts();
-    let serving_namespace = is_websocket(&parts.headers)
-        .then(|| {
-            state
-                .registry
-                .snapshot()
-                .namespace(parts.uri.path())
-                .cloned()
-        })
-        .flatten();
-    if let Some(module) = serving_namespace {
-        let namespace = parts.uri.path().to_string();
-        let span = tracing::Span::current();
-        span.record("module", "ws");
-        return Ok(super::websocket::accept(
-            state.registry.clone(),
-            state.runtime.clone(),
-            module,
-            parts,
-            namespace,
-            request_id,
-        )
-        .await);
-    }
     let path = parts.uri.path();
-    let method = parts.method.as_str();
-    let (module, rest) = {
-        let table = state.registry.snapshot();
-        let Some((module, rest)) = table.mount_for(path) else {
+    let (module, rest) = match target {
+        Target::Socket(module) => {
+            let namespace = path.to_string();
+            return Ok(super::websocket::accept(
+                state.registry.clone(),
+                state.runtime.clone(),
+                module,
+                parts,
+                namespace,
+                request_id,
+            )
+            .await);
+        }
+        Target::Module(module, rest) => (module, rest),
+        Target::Nothing => {
             return Err(HttpError::new(
                 StatusCode::NOT_FOUND,
                 "no_route",
                 format!("no module is mounted at {path}"),
             ));
-        };
-        (module.clone(), rest)
+        }
     };
-    let span = tracing::Span::current();
-    span.record("module", module.name());
-    span.record("tenant", module.context.tenant.as_str());
+    let method = parts.method.as_str();
+    let rest = rest.as_str();
     if let Some(gate) = state.runtime.tenants().gate(&module.context.tenant) {
         gate.take_request()
             .map_err(|refusal| HttpError::from(&InvocationError::TenantQuota(refusal)))?;

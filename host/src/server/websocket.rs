@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::errors::HttpError;
+use crate::capabilities::ws::handler;
 use crate::capabilities::ws::hub::{Frame, Kill, Target, error_frame};
 use crate::capabilities::ws::rules::{Bucket, Rate, Refusal};
 use crate::capabilities::ws::{CurrentSocket, Hub, WsInvocation, WsModule};
@@ -50,7 +51,6 @@ pub async fn accept(
     namespace: String,
     request_id: &str,
 ) -> Response {
-    let config = runtime.config().ws.clone();
     let Some(hub) = runtime.capability::<Hub>() else {
         return HttpError::new(
             StatusCode::NOT_FOUND,
@@ -59,6 +59,7 @@ pub async fn accept(
         )
         .into_response(request_id);
     };
+    let config = hub.settings().clone();
     let refuse = |status: StatusCode, code: &'static str, message: String| {
         hub.metrics()
             .rejections
@@ -90,9 +91,7 @@ pub async fn accept(
         user_id: identity.user,
         claims: identity.claims.to_string(),
     };
-    let refused = match module
-        .handle_ws_connect(&runtime, &guest, handling(&guest, None))
-        .await
+    let refused = match handler::on_connect(&module, &runtime, &guest, handling(&guest, None)).await
     {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(HttpError::from(error)),
@@ -132,7 +131,7 @@ pub async fn accept(
 }
 
 async fn run(connection: Connection, socket: WebSocket, rx: mpsc::Receiver<Frame>) {
-    let config = connection.runtime.config().ws.clone();
+    let config = connection.hub.settings().clone();
     let (sink, mut stream) = socket.split();
     let writer = tokio::spawn(write(sink, rx, connection.kill.clone(), config.ping_secs));
     let idle = Duration::from_secs(config.idle_secs.max(1));
@@ -365,10 +364,7 @@ impl Connection {
                 id: id.clone(),
             };
             let socket = handling(&self.guest, id.clone());
-            match module
-                .handle_ws_message(&self.runtime, &self.guest, &message, socket)
-                .await
-            {
+            match handler::on_message(&module, &self.runtime, &self.guest, &message, socket).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     tracing::info!(
@@ -429,9 +425,9 @@ impl Connection {
         let Some(module) = self.serving_module() else {
             return;
         };
-        if let Err(error) = module
-            .handle_ws_disconnect(&self.runtime, &self.guest, handling(&self.guest, None))
-            .await
+        let socket = handling(&self.guest, None);
+        if let Err(error) =
+            handler::on_disconnect(&module, &self.runtime, &self.guest, socket).await
         {
             tracing::warn!(namespace = %self.namespace(), "on-disconnect failed: {error}");
         }

@@ -18,7 +18,10 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: None,
+    manifest_section: None,
+    host_section: None,
     configure: None,
+    handler: None,
 };
 
 #[cfg(test)]

@@ -10,10 +10,11 @@ use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 
 use super::Event;
+use super::settings::EventsConfig;
 use super::topic::matches;
 use crate::backplane::Backplane;
-use crate::config::host_config::EventsConfig;
-use crate::runtime::{LoadedModule, Runtime};
+use crate::runtime::bindings::{GuestError, GuestEvent};
+use crate::runtime::{InvocationError, LoadedModule, Runtime};
 
 /// Backplane channels of events: one per tenant, `plughost.events.TENANT`.
 const CHANNEL_PREFIX: &str = "plughost.events.";
@@ -315,6 +316,27 @@ fn count_subscribers(subscribers: &[Subscriber], tenant: &str, topic: &str) -> u
     modules.len()
 }
 
+/// Instantiates `module` afresh and calls its `on-event`.
+async fn call(
+    module: &LoadedModule,
+    runtime: &Runtime,
+    event: &GuestEvent,
+) -> Result<Result<(), GuestError>, InvocationError> {
+    let Some(indices) = &module.exports.events else {
+        return Err(module.missing_export("event-handler"));
+    };
+    module
+        .invoke(
+            runtime,
+            |_| {},
+            async |store, instance| {
+                let handler = indices.load(&mut *store, &instance)?;
+                handler.call_on_event(&mut *store, event).await
+            },
+        )
+        .await
+}
+
 /// Calls one subscriber; a failure is logged and counted, and touches no one else.
 async fn deliver(
     runtime: Arc<Runtime>,
@@ -322,7 +344,7 @@ async fn deliver(
     module: Arc<LoadedModule>,
     event: Arc<Event>,
 ) {
-    let outcome = module.handle_event(&runtime, &event.to_guest()).await;
+    let outcome = call(&module, &runtime, &event.to_guest()).await;
     let failure = match outcome {
         Ok(Ok(())) => {
             metrics.delivered.fetch_add(1, Ordering::Relaxed);

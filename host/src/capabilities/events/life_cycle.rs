@@ -21,8 +21,9 @@ use crate::runtime::{
 
 /// *start*: the bus, with host.toml's `[events]` history bounds.
 pub fn start(context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> {
+    let settings = context.host.section("events").map_err(anyhow::Error::msg)?;
     Ok(Arc::new(Events {
-        bus: Arc::new(EventBus::new(context.host.events.clone())),
+        bus: Arc::new(EventBus::new(settings)),
     }))
 }
 
@@ -60,14 +61,14 @@ impl Capability for Events {
         &'a self,
         state: &'a mut InvocationState,
         succeeded: bool,
-    ) -> BoxFuture<'a, Result<(), GuestError>> {
+    ) -> Option<BoxFuture<'a, Result<(), GuestError>>> {
         let (outbox, orm) = state.capabilities.pair_mut::<Outbox, OrmSession>();
         let outbox = outbox.expect(PREPARED);
         if succeeded && !outbox.is_empty() {
             let events = outbox.take(orm.expect(PREPARED).rolled_back());
             self.bus.publish(&state.module.tenant, events);
         }
-        Box::pin(async { Ok(()) })
+        None
     }
 
     fn serving(&self, modules: &[Arc<LoadedModule>]) {

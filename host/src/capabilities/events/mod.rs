@@ -9,17 +9,19 @@ pub mod bus;
 mod host;
 mod life_cycle;
 pub mod outbox;
+pub mod settings;
 pub mod topic;
 
 use serde::{Deserialize, Serialize};
 
 pub use bus::EventBus;
 pub use outbox::Outbox;
+pub use settings::EventsConfig;
 
 use crate::capabilities::orm::OrmSession;
 use crate::runtime::bindings::plughost::platform::events;
 use crate::runtime::state::PREPARED;
-use crate::runtime::{CapabilityDescriptor, ModuleContext};
+use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 
 /// The events capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -38,11 +40,22 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    manifest_section: Some("events"),
+    host_section: Some("events"),
     configure: Some(|manifest, context| {
-        manifest.events.validate()?;
-        let granted = manifest.events.granted(context);
-        context.parts.insert(Subscriptions(granted));
+        let spec: EventsSpec = manifest.section("events")?;
+        spec.validate()?;
+        context.parts.insert(Subscriptions(spec.granted(context)));
         Ok(())
+    }),
+    handler: Some(Handler {
+        export: "event-handler",
+        declared_by: "[events] subscriptions",
+        declared: |manifest| {
+            manifest
+                .section::<EventsSpec>("events")
+                .is_ok_and(|spec| !spec.subscribe.is_empty())
+        },
     }),
 };
 

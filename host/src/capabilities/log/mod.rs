@@ -17,5 +17,8 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: None,
+    manifest_section: None,
+    host_section: None,
     configure: None,
+    handler: None,
 };

@@ -51,15 +51,16 @@ impl Capability for Orm {
         &'a self,
         state: &'a mut InvocationState,
         succeeded: bool,
-    ) -> BoxFuture<'a, Result<(), GuestError>> {
-        Box::pin(async move {
-            let session = state.capabilities.get_mut::<OrmSession>().expect(PREPARED);
+    ) -> Option<BoxFuture<'a, Result<(), GuestError>>> {
+        let session = state.capabilities.get_mut::<OrmSession>().expect(PREPARED);
+        session.current_transaction()?;
+        Some(Box::pin(async move {
             session.finish(succeeded).await.map_err(|e| {
                 GuestError::Internal(format!(
                     "the invocation's transaction could not be committed: {e}"
                 ))
             })
-        })
+        }))
     }
 }
 

@@ -43,11 +43,15 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    manifest_section: Some("models"),
+    host_section: None,
     configure: Some(|manifest, context| {
-        let schema = ModuleSchema::new(&context.tenant, &manifest.models)?;
+        let specs: BTreeMap<String, ModelSpec> = manifest.section("models")?;
+        let schema = ModuleSchema::new(&context.tenant, &specs)?;
         context.parts.insert(schema);
         Ok(())
     }),
+    handler: None,
 };
 
 /// The models of `module`: set for every module by *configure* (empty without models).

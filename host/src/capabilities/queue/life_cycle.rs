@@ -27,13 +27,15 @@ use crate::runtime::{
 #[derive(Default)]
 pub struct PendingJobs(pub Vec<NewJob>);
 
-/// *start*: workers over the ORM's database (the ORM starts first).
+/// *start*: workers over the ORM's database (the ORM starts first), with host.toml's
+/// `[queue]` backoff, polling and concurrency.
 pub fn start(context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> {
     let store = context.started.get::<OrmStore>().ok_or_else(|| {
         anyhow::anyhow!("the queue keeps its jobs in the ORM's database; list orm before queue")
     })?;
+    let settings = context.host.section("queue").map_err(anyhow::Error::msg)?;
     Ok(Arc::new(Queue {
-        workers: Arc::new(QueueWorkers::new(store, context.host.queue.clone())),
+        workers: Arc::new(QueueWorkers::new(store, settings)),
     }))
 }
 
@@ -76,19 +78,19 @@ impl Capability for Queue {
         &'a self,
         state: &'a mut InvocationState,
         succeeded: bool,
-    ) -> BoxFuture<'a, Result<(), GuestError>> {
-        Box::pin(async move {
-            let pending = state.capabilities.get_mut::<PendingJobs>().expect(PREPARED);
-            if !succeeded || pending.0.is_empty() {
-                return Ok(());
-            }
-            let jobs = std::mem::take(&mut pending.0);
+    ) -> Option<BoxFuture<'a, Result<(), GuestError>>> {
+        let pending = state.capabilities.get_mut::<PendingJobs>().expect(PREPARED);
+        if !succeeded || pending.0.is_empty() {
+            return None;
+        }
+        let jobs = std::mem::take(&mut pending.0);
+        Some(Box::pin(async move {
             self.enqueue(&jobs).await.map_err(|e| {
                 GuestError::Internal(format!(
                     "the invocation succeeded but its jobs could not be enqueued: {e}"
                 ))
             })
-        })
+        }))
     }
 
     fn serving(&self, modules: &[Arc<LoadedModule>]) {

@@ -10,6 +10,7 @@
 
 mod host;
 mod life_cycle;
+pub mod settings;
 pub mod store;
 pub mod worker;
 
@@ -18,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use crate::capabilities::orm::OrmSession;
 
 pub use life_cycle::PendingJobs;
+pub use settings::QueueConfig;
 pub use worker::QueueWorkers;
 
 use crate::runtime::bindings::plughost::platform::queue;
 use crate::runtime::state::PREPARED;
-use crate::runtime::{CapabilityDescriptor, ModuleContext};
+use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 
 /// The queue capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -41,11 +43,22 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    manifest_section: Some("queue"),
+    host_section: Some("queue"),
     configure: Some(|manifest, context| {
-        manifest.queue.validate()?;
-        let granted = manifest.queue.granted(context);
-        context.parts.insert(HandledQueues(granted));
+        let spec: QueueSpec = manifest.section("queue")?;
+        spec.validate()?;
+        context.parts.insert(HandledQueues(spec.granted(context)));
         Ok(())
+    }),
+    handler: Some(Handler {
+        export: "job-handler",
+        declared_by: "[queue] handles",
+        declared: |manifest| {
+            manifest
+                .section::<QueueSpec>("queue")
+                .is_ok_and(|spec| !spec.handles.is_empty())
+        },
     }),
 };
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::sync::{Notify, Semaphore};
 
+use super::settings::QueueConfig;
 use super::store::{self, ClaimedJob};
 use crate::capabilities::orm::OrmStore;
-use crate::config::host_config::QueueConfig;
-use crate::runtime::bindings::GuestJob;
-use crate::runtime::{LoadedModule, Runtime};
+use crate::runtime::bindings::{GuestError, GuestJob};
+use crate::runtime::{InvocationError, LoadedModule, Runtime};
 
 type QueueKey = (String, String);
 
@@ -162,6 +162,33 @@ async fn claim(
     }
 }
 
+/// Instantiates `module` afresh and calls its `handle-job` for one attempt; an attempt
+/// that ran and failed is counted.
+async fn call(
+    module: &LoadedModule,
+    runtime: &Runtime,
+    job: &GuestJob,
+) -> Result<Result<(), GuestError>, InvocationError> {
+    let Some(indices) = &module.exports.jobs else {
+        return Err(module.missing_export("job-handler"));
+    };
+    let outcome = module
+        .invoke(
+            runtime,
+            |_| {},
+            async |store, instance| {
+                let handler = indices.load(&mut *store, &instance)?;
+                handler.call_handle_job(&mut *store, job).await
+            },
+        )
+        .await;
+    if !matches!(outcome, Ok(Ok(())) | Err(InvocationError::TenantQuota(_))) {
+        let failures = &module.context.metrics.job_failures;
+        failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    outcome
+}
+
 /// Runs one attempt and records how it ended.
 async fn attempt(
     runtime: &Runtime,
@@ -177,8 +204,8 @@ async fn attempt(
         max_attempts: job.max_attempts,
         last_error: job.last_error.clone(),
     };
-    let failure = match module.handle_job(runtime, &guest).await {
-        Err(crate::runtime::InvocationError::TenantQuota(refusal)) => {
+    let failure = match call(module, runtime, &guest).await {
+        Err(InvocationError::TenantQuota(refusal)) => {
             // The tenant is at its share: the attempt did not run and is not counted.
             tracing::debug!(job_id = %job.id, "job postponed: {refusal}");
             if let Ok(pool) = workers.store.pool().await

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
 
+use super::WsConfig;
 use crate::backplane::Backplane;
 
 /// A frame on its way to a client: shared text (a refcount per socket, no copy).
@@ -81,6 +82,8 @@ pub struct WsMetrics {
 /// Every namespace's sockets.
 #[derive(Default)]
 pub struct Hub {
+    /// host.toml's `[ws]`: authentication, frame and rate limits, timeouts.
+    settings: WsConfig,
     namespaces: Mutex<HashMap<String, Namespace>>,
     metrics: WsMetrics,
     /// The backplane and this host's id on it, when there is one.
@@ -88,6 +91,21 @@ pub struct Hub {
     /// Other hosts' users per (namespace, room; "" for the whole namespace), by host, with
     /// when each host last said so.
     remote: Mutex<HashMap<(String, String), RemotePresence>>,
+}
+
+impl Hub {
+    /// An empty hub with host.toml's `[ws]` settings.
+    pub fn new(settings: WsConfig) -> Hub {
+        Hub {
+            settings,
+            ..Hub::default()
+        }
+    }
+
+    /// host.toml's `[ws]` settings.
+    pub fn settings(&self) -> &WsConfig {
+        &self.settings
+    }
 }
 
 /// Users of one room on other hosts: host id → (when it last said so, users).

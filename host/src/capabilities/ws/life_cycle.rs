@@ -19,10 +19,11 @@ use crate::runtime::{Capability, InvocationState, ModuleContext, StartContext};
 /// How long a stopping host waits for its WebSocket clients to answer the close.
 const SOCKETS_DRAIN: Duration = Duration::from_secs(5);
 
-/// *start*: an empty hub.
-pub fn start(_context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> {
+/// *start*: an empty hub with host.toml's `[ws]` settings.
+pub fn start(context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> {
+    let settings = context.host.section("ws").map_err(anyhow::Error::msg)?;
     Ok(Arc::new(WebSockets {
-        hub: Arc::default(),
+        hub: Arc::new(Hub::new(settings)),
     }))
 }
 

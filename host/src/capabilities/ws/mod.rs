@@ -6,6 +6,7 @@
 //! namespaces.
 
 pub mod auth;
+pub mod handler;
 mod host;
 pub mod hub;
 mod life_cycle;
@@ -20,7 +21,7 @@ pub use hub::Hub;
 use crate::runtime::bindings::plughost::platform::ws;
 use crate::runtime::module::PathClaim;
 use crate::runtime::state::PREPARED;
-use crate::runtime::{CapabilityDescriptor, ModuleContext};
+use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 
 /// The ws capability.
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
@@ -34,16 +35,28 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
         })
     },
     start: Some(life_cycle::start),
+    manifest_section: Some("ws"),
+    host_section: Some("ws"),
     configure: Some(|manifest, context| {
-        manifest.ws.validate()?;
-        let rules = rules::EventRules::compile(&manifest.ws.events)?;
-        let namespaces = manifest.ws.granted(context);
+        let spec: WsSpec = manifest.section("ws")?;
+        spec.validate()?;
+        let rules = rules::EventRules::compile(&spec.events)?;
+        let namespaces = spec.granted(context);
         context.claims.extend(namespaces.iter().map(|ns| PathClaim {
             path: ns.clone(),
             kind: "WebSocket namespace",
         }));
         context.parts.insert(WsModule { namespaces, rules });
         Ok(())
+    }),
+    handler: Some(Handler {
+        export: "ws-handler",
+        declared_by: "[ws] namespaces",
+        declared: |manifest| {
+            manifest
+                .section::<WsSpec>("ws")
+                .is_ok_and(|spec| !spec.namespaces.is_empty())
+        },
     }),
 };
 

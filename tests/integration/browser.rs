@@ -7,7 +7,7 @@ use crate::ws::{chat, user};
 
 #[test]
 fn two_browser_pages_join_a_room_and_see_each_others_messages() {
-    let (_dir, host) = chat();
+    let host = chat();
     let page = host.get("/chat/");
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("new WebSocket"), "the page is served");

@@ -1,127 +1,63 @@
 //! Two real host processes sharing PostgreSQL and the Redis backplane: events cross hosts,
 //! and a queue's jobs run once each on whichever host claims them.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::databases::{Backend, cleanup_postgres};
-use crate::harness::{Host, install, repo};
+use crate::harness::{Database, Host, HostBuilder, eventually, unique_tenant};
 
 /// The backplane the cluster tests use (`PLUGHOST_TEST_REDIS_URL` overrides).
 fn redis_url() -> String {
     std::env::var("PLUGHOST_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// One tenant on shared PostgreSQL and Redis, with a folder per host.
-struct Cluster {
-    dir: tempfile::TempDir,
-    tenant: String,
-    url: String,
-}
-
-impl Cluster {
-    fn new() -> Cluster {
-        let tenant = format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        Cluster {
-            dir: tempfile::tempdir().unwrap(),
-            tenant,
-            url: Backend::Postgres.server_url().unwrap(),
-        }
-    }
-
-    /// A host folder named `name` with these fixtures (fixture, folder).
-    fn host_folder(&self, name: &str, modules: &[(&str, &str)]) -> PathBuf {
-        let root = self.dir.path().join(name);
-        let plugins = root.join("plugins");
-        for (fixture, folder) in modules {
-            let dir = install(&plugins, fixture, folder);
-            set_tenant(&dir, &self.tenant);
-        }
-        std::fs::write(
-            root.join("host.toml"),
-            format!(
-                "[database]\nurl = \"{}\"\n\n[backplane]\nurl = \"{}\"\n\n[queue]\nbackoff-base-ms = 100\npoll-ms = 50\n\n\
-                 [tenants.{}.allow]\norm = true\nevents = true\nqueue = true\nws = true\n",
-                self.url,
-                redis_url(),
-                self.tenant
-            ),
-        )
-        .unwrap();
-        root
-    }
-
-    fn start(&self, root: &Path) -> Host {
-        Host::start(
-            &root.join("plugins"),
-            Some(&root.join("host.toml")),
-            &repo().join("target/test-cache"),
-        )
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let t = &self.tenant;
-        cleanup_postgres(
-            &self.url,
-            format!(
-                "DROP SCHEMA IF EXISTS \"tenant_{t}\" CASCADE; DELETE FROM plughost_jobs WHERE tenant = '{t}'; \
-                 DELETE FROM plughost_models WHERE tenant = '{t}';"
-            ),
-        );
-    }
-}
-
-/// Puts the module in `tenant` (the fixtures name none, or another).
-fn set_tenant(dir: &Path, tenant: &str) {
-    let path = dir.join("plugin.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with("tenant ="))
-        .collect();
-    let text = kept.join("\n").replacen(
-        "version = ",
-        &format!("tenant = \"{tenant}\"\nversion = "),
-        1,
-    );
-    std::fs::write(&path, text).unwrap();
-}
-
-fn eventually(what: &str, within: Duration, check: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < within,
-            "{what} did not happen within {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+/// One host's folder in `tenant` on the shared PostgreSQL and Redis; each host gets one,
+/// and the modules go in with `module_in(…, tenant)`.
+fn member(tenant: &str) -> HostBuilder {
+    HostBuilder::new()
+        .database(Database::Postgres)
+        .host_toml(&format!(
+            "[backplane]\nurl = \"{}\"\n\n[queue]\nbackoff-base-ms = 100\npoll-ms = 50\n",
+            redis_url()
+        ))
+        .tenant(tenant, &["orm", "events", "queue", "ws"])
 }
 
 #[test]
 fn two_hosts_on_postgres_deliver_events_across_the_backplane_once_per_subscriber() {
-    let cluster = Cluster::new();
-    let a = cluster.host_folder("a", &[("events-probe", "emitter")]);
-    let b = cluster.host_folder("b", &[("events-probe", "listener")]);
+    let tenant = unique_tenant("c");
     // Distinct module names and tables on the shared database.
-    for (root, folder, name) in [(&a, "emitter", "emitter"), (&b, "listener", "listener")] {
-        let path = root.join("plugins").join(folder).join("plugin.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("name = \"events-probe\"", &format!("name = \"{name}\""))
-            .replace(
+    let events_probe = |name: &str| {
+        member(&tenant)
+            .module_in("events-probe", name, &tenant)
+            .edit(
+                name,
+                "name = \"events-probe\"",
+                &format!("name = \"{name}\""),
+            )
+            .edit(
+                name,
                 "prefix = \"/events-probe\"",
                 &format!("prefix = \"/{name}\""),
             )
-            .replace("\"received\"", &format!("\"received_{name}\""));
-        std::fs::write(&path, text).unwrap();
-    }
-    let host_a = cluster.start(&a);
-    let host_b = cluster.start(&b);
+            .edit(
+                name,
+                "orm = [\"received\"]",
+                &format!("orm = [\"received_{name}\"]"),
+            )
+            .edit(
+                name,
+                "table = \"received\"",
+                &format!("table = \"received_{name}\""),
+            )
+    };
+    let (a, b) = (
+        events_probe("emitter").build(),
+        events_probe("listener").build(),
+    );
+    let host_a = a.start();
+    let host_b = b.start();
     let reply = host_a.request(
         "POST",
         "/emitter/emit",
@@ -155,11 +91,11 @@ fn two_hosts_on_postgres_deliver_events_across_the_backplane_once_per_subscriber
 
 #[test]
 fn two_hosts_share_a_postgres_queue_and_run_each_job_once() {
-    let cluster = Cluster::new();
-    let a = cluster.host_folder("a", &[("queue-probe", "queue-probe")]);
-    let b = cluster.host_folder("b", &[("queue-probe", "queue-probe")]);
-    let host_a = cluster.start(&a);
-    let host_b = cluster.start(&b);
+    let tenant = unique_tenant("c");
+    let queue_probe = || member(&tenant).module_in("queue-probe", "queue-probe", &tenant);
+    let (a, b) = (queue_probe().build(), queue_probe().build());
+    let host_a = a.start();
+    let host_b = b.start();
     let jobs: Vec<Value> = (0..40)
         .map(|i| json!({"queue": "work", "payload": {"i": i, "spin_ms": 20}}))
         .collect();
@@ -203,11 +139,16 @@ fn two_hosts_share_a_postgres_queue_and_run_each_job_once() {
 
 #[test]
 fn two_hosts_run_the_shop_on_postgres_and_the_backplane() {
-    let cluster = Cluster::new();
-    let a = cluster.host_folder("a", &[("orders", "orders"), ("inventory", "inventory")]);
-    let b = cluster.host_folder("b", &[("notifications", "notifications")]);
-    let host_a = cluster.start(&a);
-    let host_b = cluster.start(&b);
+    let tenant = unique_tenant("c");
+    let a = member(&tenant)
+        .module_in("orders", "orders", &tenant)
+        .module_in("inventory", "inventory", &tenant)
+        .build();
+    let b = member(&tenant)
+        .module_in("notifications", "notifications", &tenant)
+        .build();
+    let host_a = a.start();
+    let host_b = b.start();
     let send = |host: &Host, method: &str, path: &str, body: Value| {
         host.request(method, path, &[], body.to_string().into_bytes())
     };
@@ -247,29 +188,20 @@ fn two_hosts_run_the_shop_on_postgres_and_the_backplane() {
 }
 
 /// A host running the chat example on the shared backplane.
-fn chat_host(dir: &Path, name: &str) -> Host {
-    let root = dir.join(name);
-    install(&root.join("plugins"), "chat", "chat");
-    std::fs::write(
-        root.join("host.toml"),
-        format!(
+fn chat_host() -> Host {
+    HostBuilder::new()
+        .module("chat", "chat")
+        .host_toml(&format!(
             "[ws]\njwt-secret = \"dev-secret\"\n\n[backplane]\nurl = \"{}\"\n",
             redis_url()
-        ),
-    )
-    .unwrap();
-    Host::start(
-        &root.join("plugins"),
-        Some(&root.join("host.toml")),
-        &repo().join("target/test-cache"),
-    )
+        ))
+        .start()
 }
 
 #[test]
 fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
     use tungstenite::Message;
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (chat_host(dir.path(), "a"), chat_host(dir.path(), "b"));
+    let (a, b) = (chat_host(), chat_host());
     let token = |sub: &str| {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
@@ -323,46 +255,40 @@ fn two_hosts_deliver_websocket_room_messages_and_agree_on_presence() {
     wait_for(&mut ada, "message", Some("hello from A"));
     // Presence is the same on both hosts: each sees the user on the other.
     for (socket, who) in [(&mut ada, "ada"), (&mut bob, "bob")] {
-        let start = Instant::now();
-        loop {
-            // Joins are rate limited (5/s): ask again at a gentle pace.
-            std::thread::sleep(Duration::from_millis(250));
-            let join = json!({"event": "join", "data": {"room": room}}).to_string();
-            socket.send(Message::text(join)).unwrap();
-            let presence = wait_for(socket, "presence", None);
-            if presence["data"]["users"] == json!(["ada", "bob"]) {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "{who} sees {presence}"
-            );
-        }
+        eventually(
+            &format!("{who} to see ada and bob"),
+            Duration::from_secs(15),
+            || {
+                // Joins are rate limited (5/s): ask again at a gentle pace.
+                std::thread::sleep(Duration::from_millis(250));
+                let join = json!({"event": "join", "data": {"room": room}}).to_string();
+                socket.send(Message::text(join)).unwrap();
+                let presence = wait_for(socket, "presence", None);
+                if presence["data"]["users"] == json!(["ada", "bob"]) {
+                    Ok(())
+                } else {
+                    Err(presence)
+                }
+            },
+        );
     }
     // When bob leaves host B, host A's presence drops him.
     drop(bob);
-    let start = Instant::now();
-    loop {
+    eventually("bob to leave A's presence", Duration::from_secs(15), || {
         std::thread::sleep(Duration::from_millis(250));
         let join = json!({"event": "join", "data": {"room": room}}).to_string();
         ada.send(Message::text(join)).unwrap();
-        if wait_for(&mut ada, "presence", None)["data"]["users"] == json!(["ada"]) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "bob never left A's presence"
-        );
-    }
+        wait_for(&mut ada, "presence", None)["data"]["users"] == json!(["ada"])
+    });
 }
 
 #[test]
 fn two_hosts_on_postgres_keep_a_shared_counter_consistent_under_concurrent_increments() {
     use tungstenite::Message;
-    let cluster = Cluster::new();
-    let a = cluster.host_folder("a", &[("ws-counter", "ws-counter")]);
-    let b = cluster.host_folder("b", &[("ws-counter", "ws-counter")]);
-    let hosts = [cluster.start(&a), cluster.start(&b)];
+    let tenant = unique_tenant("c");
+    let ws_counter = || member(&tenant).module_in("ws-counter", "ws-counter", &tenant);
+    let (a, b) = (ws_counter().build(), ws_counter().build());
+    let hosts = [a.start(), b.start()];
     let call = |socket: &mut tungstenite::WebSocket<
         tungstenite::stream::MaybeTlsStream<std::net::TcpStream>,
     >,

@@ -1,15 +1,20 @@
 //! The events capability: real modules emitting and subscribing through one host.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Host, install, repo, write_atomic};
+use crate::harness::{Host, HostBuilder, edit_manifest};
 
-/// A plugins folder of events-probe copies.
-struct Bus {
-    dir: tempfile::TempDir,
+/// A host over events-probe copies, with `tenants` allowed the ORM and events.
+fn bus<'a>(tenants: &[&str], copies: impl IntoIterator<Item = Copy<'a>>) -> Host {
+    let bus = tenants.iter().fold(HostBuilder::new(), |bus, tenant| {
+        bus.tenant(tenant, &["orm", "events"])
+    });
+    copies
+        .into_iter()
+        .fold(bus, |bus, copy| copy.on(bus))
+        .start()
 }
 
 /// How to install one copy.
@@ -20,36 +25,35 @@ struct Copy<'a> {
     grant: &'a [&'a str],
 }
 
-impl Bus {
-    fn new(tenants: &[&str]) -> Bus {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = String::new();
-        for t in tenants {
-            config.push_str(&format!(
-                "[tenants.{t}.allow]\norm = true\nevents = true\n\n"
-            ));
-        }
-        std::fs::write(dir.path().join("host.toml"), config).unwrap();
-        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-        Bus { dir }
-    }
-
-    fn plugins(&self) -> PathBuf {
-        self.dir.path().join("plugins")
-    }
-
-    fn add(&self, copy: Copy<'_>) -> PathBuf {
-        let folder = install(&self.plugins(), "events-probe", copy.name);
-        std::fs::write(folder.join("plugin.toml"), manifest(&copy)).unwrap();
-        folder
-    }
-
-    fn start(&self) -> Host {
-        Host::start(
-            &self.plugins(),
-            Some(&self.dir.path().join("host.toml")),
-            &repo().join("target/test-cache"),
-        )
+impl Copy<'_> {
+    /// Installs events-probe as module `name` at `/name` in its tenant, with its own table
+    /// (`received_NAME`), grant and subscriptions.
+    fn on(self, bus: HostBuilder) -> HostBuilder {
+        let (name, table) = (
+            self.name,
+            format!("received_{}", self.name.replace('-', "_")),
+        );
+        let edits = [
+            ("name = \"events-probe\"", format!("name = \"{name}\"")),
+            (
+                "prefix = \"/events-probe\"",
+                format!("prefix = \"/{name}\""),
+            ),
+            (
+                "events = [\"*\"]",
+                format!("events = [{}]", list(self.grant)),
+            ),
+            ("orm = [\"received\"]", format!("orm = [\"{table}\"]")),
+            ("table = \"received\"", format!("table = \"{table}\"")),
+            (
+                "subscribe = [\"order.*\"]",
+                format!("subscribe = [{}]", list(self.subscribe)),
+            ),
+        ];
+        let bus = bus.module_in("events-probe", name, self.tenant);
+        edits
+            .iter()
+            .fold(bus, |bus, (from, to)| bus.edit(name, from, to))
     }
 }
 
@@ -59,32 +63,6 @@ fn list(items: &[&str]) -> String {
         .map(|i| format!("\"{i}\""))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn manifest(copy: &Copy<'_>) -> String {
-    let template =
-        std::fs::read_to_string(crate::harness::fixture("events-probe").join("plugin.toml"))
-            .unwrap();
-    let table = format!("received_{}", copy.name.replace('-', "_"));
-    template
-        .replace(
-            "name = \"events-probe\"",
-            &format!("name = \"{}\"\ntenant = \"{}\"", copy.name, copy.tenant),
-        )
-        .replace(
-            "prefix = \"/events-probe\"",
-            &format!("prefix = \"/{}\"", copy.name),
-        )
-        .replace(
-            "events = [\"*\"]",
-            &format!("events = [{}]", list(copy.grant)),
-        )
-        .replace("orm = [\"received\"]", &format!("orm = [\"{table}\"]"))
-        .replace("table = \"received\"", &format!("table = \"{table}\""))
-        .replace(
-            "subscribe = [\"order.*\"]",
-            &format!("subscribe = [{}]", list(copy.subscribe)),
-        )
 }
 
 fn copy<'a>(name: &'a str, subscribe: &'a [&'a str]) -> Copy<'a> {
@@ -124,21 +102,20 @@ fn received(host: &Host, module: &str) -> Vec<Value> {
 
 /// Waits until `module` has recorded `n` events, then a little longer to catch extras.
 fn wait_received(host: &Host, module: &str, n: usize) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
-        let got = received(host, module);
-        if got.len() >= n {
-            std::thread::sleep(Duration::from_millis(150));
-            return received(host, module);
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{module} received {} of {n} events; log:\n{}",
-            got.len(),
-            host.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    host.eventually(
+        &format!("{module} to receive {n} events"),
+        Duration::from_secs(10),
+        || {
+            let got = received(host, module).len();
+            if got >= n {
+                Ok(())
+            } else {
+                Err(format!("{got} received"))
+            }
+        },
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    received(host, module)
 }
 
 /// A marker event through `from` that every module subscribed to `order.*` gets; when
@@ -153,12 +130,15 @@ fn settle(host: &Host, from: &str, module: &str, expected_before: usize) -> Vec<
 
 #[test]
 fn an_event_fans_out_to_every_matching_subscriber_once() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    bus.add(copy("all-orders", &["order.*", "order.created.v1"]));
-    bus.add(copy("created-only", &["order.created.v1"]));
-    bus.add(copy("invoices", &["invoice.*"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [
+            copy("emitter", &[]),
+            copy("all-orders", &["order.*", "order.created.v1"]),
+            copy("created-only", &["order.created.v1"]),
+            copy("invoices", &["invoice.*"]),
+        ],
+    );
     let id = emit_one(&host, "emitter", "order.created.v1", json!({"order": 7}));
     for module in ["all-orders", "created-only"] {
         let got = wait_received(&host, module, 1);
@@ -182,10 +162,13 @@ fn an_event_fans_out_to_every_matching_subscriber_once() {
 
 #[test]
 fn patterns_match_versions_and_entities() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    bus.add(copy("created", &["*.created.v1", "order.marker"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [
+            copy("emitter", &[]),
+            copy("created", &["*.created.v1", "order.marker"]),
+        ],
+    );
     for topic in [
         "order.created.v1",
         "invoice.created.v1",
@@ -211,11 +194,14 @@ fn patterns_match_versions_and_entities() {
 
 #[test]
 fn a_failing_subscriber_does_not_stop_the_others_and_is_counted() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    bus.add(copy("good", &["order.*"]));
-    bus.add(copy("also-good", &["order.*"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [
+            copy("emitter", &[]),
+            copy("good", &["order.*"]),
+            copy("also-good", &["order.*"]),
+        ],
+    );
     emit_one(&host, "emitter", "order.created", json!({"trap": true}));
     emit_one(&host, "emitter", "order.created", json!({"fail": true}));
     emit_one(&host, "emitter", "order.created", json!({"n": 1}));
@@ -241,17 +227,20 @@ fn a_failing_subscriber_does_not_stop_the_others_and_is_counted() {
 
 #[test]
 fn publishing_and_subscribing_outside_the_grant_are_denied() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(Copy {
-        grant: &["order.*"],
-        ..copy("emitter", &[])
-    });
-    bus.add(Copy {
-        grant: &["order.*"],
-        ..copy("greedy", &["invoice.*", "order.*"])
-    });
-    bus.add(copy("invoices", &["invoice.*"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [
+            Copy {
+                grant: &["order.*"],
+                ..copy("emitter", &[])
+            },
+            Copy {
+                grant: &["order.*"],
+                ..copy("greedy", &["invoice.*", "order.*"])
+            },
+            copy("invoices", &["invoice.*"]),
+        ],
+    );
     let reply = emit(
         &host,
         "emitter",
@@ -277,14 +266,17 @@ fn publishing_and_subscribing_outside_the_grant_are_denied() {
 
 #[test]
 fn tenants_never_see_each_others_events() {
-    let bus = Bus::new(&["acme", "globex"]);
-    bus.add(copy("emitter", &[]));
-    bus.add(copy("mine", &["order.*"]));
-    bus.add(Copy {
-        tenant: "globex",
-        ..copy("theirs", &["*"])
-    });
-    let host = bus.start();
+    let host = bus(
+        &["acme", "globex"],
+        [
+            copy("emitter", &[]),
+            copy("mine", &["order.*"]),
+            Copy {
+                tenant: "globex",
+                ..copy("theirs", &["*"])
+            },
+        ],
+    );
     emit_one(&host, "emitter", "order.created", json!({}));
     let got = settle(&host, "emitter", "mine", 1);
     assert_eq!(got.len(), 1);
@@ -304,10 +296,10 @@ fn tenants_never_see_each_others_events() {
 
 #[test]
 fn events_of_a_failed_invocation_or_a_rolled_back_transaction_are_never_delivered() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    bus.add(copy("listener", &["order.*"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [copy("emitter", &[]), copy("listener", &["order.*"])],
+    );
     let one = |n: i64| json!([{"topic": "order.created", "payload": {"n": n}}]);
     assert_eq!(
         emit(&host, "emitter", json!({"events": one(1), "then": "error"})).status,
@@ -358,9 +350,7 @@ fn events_of_a_failed_invocation_or_a_rolled_back_transaction_are_never_delivere
 
 #[test]
 fn bad_topics_and_payloads_get_clear_errors() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    let host = bus.start();
+    let host = bus(&["acme"], [copy("emitter", &[])]);
     let cases = [
         (
             json!({"topic": "Order.Created", "payload": {}}),
@@ -385,20 +375,17 @@ fn bad_topics_and_payloads_get_clear_errors() {
 
 #[test]
 fn a_swap_rebinds_subscriptions_and_a_removed_module_stops_receiving() {
-    let bus = Bus::new(&["acme"]);
-    bus.add(copy("emitter", &[]));
-    let listener = bus.add(copy("listener", &["order.*"]));
-    let host = bus.start();
+    let host = bus(
+        &["acme"],
+        [copy("emitter", &[]), copy("listener", &["order.*"])],
+    );
     emit_one(&host, "emitter", "invoice.created", json!({}));
     assert!(settle(&host, "emitter", "listener", 0).is_empty());
-    let text = std::fs::read_to_string(listener.join("plugin.toml")).unwrap();
-    write_atomic(
-        &listener.join("plugin.toml"),
-        text.replace(
-            "subscribe = [\"order.*\"]",
-            "subscribe = [\"order.*\", \"invoice.*\"]",
-        )
-        .as_bytes(),
+    let listener = host.plugins.join("listener");
+    edit_manifest(
+        &listener,
+        "subscribe = [\"order.*\"]",
+        "subscribe = [\"order.*\", \"invoice.*\"]",
     );
     wait_for_subscription(&host, "listener", "invoice.*");
     emit_one(&host, "emitter", "invoice.created", json!({}));
@@ -411,17 +398,11 @@ fn a_swap_rebinds_subscriptions_and_a_removed_module_stops_receiving() {
     );
 
     std::fs::remove_dir_all(&listener).unwrap();
-    let start = Instant::now();
-    while subscriptions(&host)
-        .iter()
-        .any(|s| s["module"] == "listener")
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "listener never unbound"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    host.eventually("listener to be unbound", Duration::from_secs(10), || {
+        !subscriptions(&host)
+            .iter()
+            .any(|s| s["module"] == "listener")
+    });
     emit_one(&host, "emitter", "order.created", json!({}));
 }
 
@@ -433,15 +414,13 @@ fn subscriptions(host: &Host) -> Vec<Value> {
 }
 
 fn wait_for_subscription(host: &Host, module: &str, pattern: &str) {
-    let start = Instant::now();
-    while !subscriptions(host)
-        .iter()
-        .any(|s| s["module"] == module && s["pattern"] == pattern)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{module} never subscribed to {pattern}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    host.eventually(
+        &format!("{module} to subscribe to {pattern}"),
+        Duration::from_secs(10),
+        || {
+            subscriptions(host)
+                .iter()
+                .any(|s| s["module"] == module && s["pattern"] == pattern)
+        },
+    );
 }

@@ -101,7 +101,9 @@ pub struct Host {
     pub plugins: PathBuf,
     logs: Arc<Mutex<Vec<String>>>,
     agent: ureq::Agent,
-    _dir: Option<tempfile::TempDir>,
+    /// The folder the host was built over, when it owns it (`HostBuilder::start`); dropped
+    /// after the process is killed.
+    folder: Option<Plugins>,
 }
 
 /// How to start a host.
@@ -130,25 +132,16 @@ impl Host {
 
     /// Same, with options.
     pub fn with_options(modules: &[(&str, &str)], options: HostOptions) -> Host {
-        let dir = tempfile::tempdir().unwrap();
-        let plugins = dir.path().join("plugins");
-        std::fs::create_dir_all(&plugins).unwrap();
+        let mut builder = HostBuilder {
+            host_toml: options.config,
+            cache_dir: options.cache_dir,
+            admin_token: options.admin_token,
+            ..HostBuilder::new()
+        };
         for (fixture, folder) in modules {
-            install(&plugins, fixture, folder);
+            builder = builder.module(fixture, folder);
         }
-        let config = options.config.as_ref().map(|text| {
-            let path = dir.path().join("host.toml");
-            std::fs::write(&path, text).unwrap();
-            path
-        });
-        let mut host = Host::launch(
-            &plugins,
-            config.as_deref(),
-            &options.cache_dir,
-            options.admin_token.as_deref(),
-        );
-        host._dir = Some(dir);
-        host
+        builder.start()
     }
 
     /// Starts `host run` on a free port and waits until it listens.
@@ -223,11 +216,10 @@ impl Host {
             plugins: plugins.to_path_buf(),
             logs,
             agent,
-            _dir: None,
+            folder: None,
         }
     }
 
-    /// `GET path`.
     /// Asks the host to stop, as a service manager would (SIGTERM).
     pub fn terminate(&self) {
         let status = Command::new("kill")
@@ -237,6 +229,7 @@ impl Host {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], Vec::new())
     }
@@ -346,20 +339,24 @@ impl Host {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Polls `check` until it holds, as [`eventually`] does; a timeout's message ends with
+    /// this host's log.
+    pub fn eventually<C: Condition>(
+        &self,
+        what: &str,
+        within: Duration,
+        check: impl FnMut() -> C,
+    ) -> C::Value {
+        poll(what, within, check, || {
+            format!("; the host's log:\n{}", self.log_text())
+        })
+    }
+
     /// Waits until some log line satisfies `pred`.
     pub fn wait_for_log(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-        let start = Instant::now();
-        loop {
-            if let Some(line) = self.logs().into_iter().find(|l| pred(l)) {
-                return line;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "no such log line within {timeout:?}; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.eventually("a matching log line", timeout, || {
+            self.logs().into_iter().find(|l| pred(l))
+        })
     }
 
     /// Polls `path` until `pred` holds for its reply.
@@ -369,34 +366,27 @@ impl Host {
         timeout: Duration,
         pred: impl Fn(&Reply) -> bool,
     ) -> Reply {
-        let start = Instant::now();
-        loop {
+        self.eventually(&format!("{path} to satisfy the condition"), timeout, || {
             let reply = self.get(path);
             if pred(&reply) {
-                return reply;
+                Ok(reply)
+            } else {
+                Err(format!("{reply:?}"))
             }
-            assert!(
-                start.elapsed() < timeout,
-                "{path} never satisfied the condition; last: {reply:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        })
     }
 
     /// Waits until the admin API reports a load error for `folder`, and returns it.
     pub fn wait_for_error(&self, folder: &str) -> String {
-        let start = Instant::now();
-        loop {
-            if let Some(e) = self.status_of(folder)["last_error"].as_str() {
-                return e.to_string();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "no error reported for {folder}: {}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.eventually(
+            &format!("a load error reported for {folder}"),
+            Duration::from_secs(10),
+            || {
+                self.status_of(folder)["last_error"]
+                    .as_str()
+                    .map(str::to_string)
+            },
+        )
     }
 
     /// The admin API's status of one folder.
@@ -474,4 +464,536 @@ pub fn assign_folders_by_manifest(config: &Path, plugins: &Path) {
 /// A log line's message.
 pub fn message(line: &Value) -> &str {
     line["message"].as_str().unwrap_or_default()
+}
+
+// The kit: a plugins folder and its host (`HostBuilder`), on a database (`Database`,
+// `every_database!`), waited on (`eventually`) and driven through the CLI (`Plugins::cli`).
+
+/// A database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+    MariaDb,
+}
+
+impl Database {
+    /// The server's URL (`PLUGHOST_TEST_POSTGRES_URL` / `PLUGHOST_TEST_MARIADB_URL`
+    /// override the machine's defaults); SQLite has none, it uses a file in the test's folder.
+    pub fn server_url(self) -> Option<String> {
+        let (var, default) = match self {
+            Database::Sqlite => return None,
+            Database::Postgres => (
+                "PLUGHOST_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
+            Database::MariaDb => (
+                "PLUGHOST_TEST_MARIADB_URL",
+                "mysql://root@127.0.0.1:3306/test",
+            ),
+        };
+        Some(std::env::var(var).unwrap_or_else(|_| default.to_string()))
+    }
+}
+
+/// Runs each listed scenario, a `fn scenario(db: Database)` of the calling module, as one
+/// test per database: module `scenario` with the tests `on_sqlite`, `on_postgres` and
+/// `on_mariadb` (`orm::data_survives_a_host_restart::on_postgres`). `only [sqlite, postgres]:`
+/// before the list narrows the databases.
+///
+/// The names carry the database on purpose: `scripts/test` skips the tests named
+/// `*postgres*` / `*mariadb*` when that server does not answer, and fails instead under
+/// `PLUGHOST_REQUIRE_DATABASES=1` (CI); the tests themselves never skip.
+macro_rules! every_database {
+    (only $databases:tt: $($scenario:ident),+ $(,)?) => {
+        $( $crate::harness::every_database!(@scenario $scenario $databases); )+
+    };
+    ($($scenario:ident),+ $(,)?) => {
+        $crate::harness::every_database!(only [sqlite, postgres, mariadb]: $($scenario),+);
+    };
+    (@scenario $scenario:ident [$($database:ident),+]) => {
+        mod $scenario {
+            $( $crate::harness::every_database!(@test $scenario $database); )+
+        }
+    };
+    (@test $scenario:ident sqlite) => {
+        #[test]
+        fn on_sqlite() {
+            super::$scenario($crate::harness::Database::Sqlite)
+        }
+    };
+    (@test $scenario:ident postgres) => {
+        #[test]
+        fn on_postgres() {
+            super::$scenario($crate::harness::Database::Postgres)
+        }
+    };
+    (@test $scenario:ident mariadb) => {
+        #[test]
+        fn on_mariadb() {
+            super::$scenario($crate::harness::Database::MariaDb)
+        }
+    };
+}
+pub(crate) use every_database;
+
+/// A tenant name no other test uses, on this run or an earlier one on a shared server:
+/// `prefix` and ten hex digits.
+pub fn unique_tenant(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// Builds a throwaway plugins folder and its host.toml, then starts hosts over it:
+///
+/// ```ignore
+/// let tenant = unique_tenant("q");
+/// let plugins = HostBuilder::new()
+///     .database(db)
+///     .host_toml("[queue]\npoll-ms = 50\n")
+///     .tenant(&tenant, &["orm", "queue"])
+///     .module_in("queue-probe", "queue-probe", &tenant)
+///     .build();
+/// let host = plugins.start();
+/// ```
+///
+/// host.toml holds the `host_toml` text, then `[database]`, then the tenants; without any
+/// of them the host runs with no host.toml at all.
+pub struct HostBuilder {
+    steps: Vec<Step>,
+    host_toml: Option<String>,
+    tenants: Vec<Tenant>,
+    database: Option<Database>,
+    cache_dir: PathBuf,
+    admin_token: Option<String>,
+}
+
+/// What `build` does to the plugins folder, in order.
+enum Step {
+    Install {
+        fixture: String,
+        folder: String,
+        tenant: Option<String>,
+    },
+    Edit {
+        folder: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// A `[tenants.NAME]` section.
+struct Tenant {
+    name: String,
+    modules: Vec<String>,
+    allow: Vec<String>,
+}
+
+impl HostBuilder {
+    /// No modules, no host.toml, the shared compilation cache, the test admin token.
+    pub fn new() -> HostBuilder {
+        HostBuilder {
+            steps: Vec::new(),
+            host_toml: None,
+            tenants: Vec::new(),
+            database: None,
+            cache_dir: repo().join("target/test-cache"),
+            admin_token: Some(ADMIN_TOKEN.into()),
+        }
+    }
+
+    /// Installs fixture module `fixture` as folder `folder`.
+    pub fn module(mut self, fixture: &str, folder: &str) -> HostBuilder {
+        self.steps.push(Step::Install {
+            fixture: fixture.into(),
+            folder: folder.into(),
+            tenant: None,
+        });
+        self
+    }
+
+    /// Same, in tenant `tenant` (declared with [`HostBuilder::tenant`]): host.toml assigns
+    /// the folder to it, and the manifest names it (`tenant = …`, which the host checks).
+    pub fn module_in(mut self, fixture: &str, folder: &str, tenant: &str) -> HostBuilder {
+        self.steps.push(Step::Install {
+            fixture: fixture.into(),
+            folder: folder.into(),
+            tenant: Some(tenant.into()),
+        });
+        self.assign(tenant, &[folder])
+    }
+
+    /// Replaces the first `from` (which must be there) with `to` in the plugin.toml of
+    /// `folder`, an installed module.
+    pub fn edit(mut self, folder: &str, from: &str, to: &str) -> HostBuilder {
+        self.steps.push(Step::Edit {
+            folder: folder.into(),
+            from: from.into(),
+            to: to.into(),
+        });
+        self
+    }
+
+    /// Adds `text` to host.toml, as it is.
+    pub fn host_toml(mut self, text: &str) -> HostBuilder {
+        let all = self.host_toml.get_or_insert_with(String::new);
+        all.push_str(text);
+        all.push('\n');
+        self
+    }
+
+    /// Declares tenant `name`, allowed every scope of the capabilities `allow`. On a
+    /// database server the tenant's schema or tables and its rows in the host's tables are
+    /// dropped with the folder, so name it with [`unique_tenant`] there.
+    pub fn tenant(mut self, name: &str, allow: &[&str]) -> HostBuilder {
+        self.tenants.push(Tenant {
+            name: name.into(),
+            modules: Vec::new(),
+            allow: allow.iter().map(|c| c.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Assigns `folders` (installed now or later) to tenant `tenant`.
+    pub fn assign(mut self, tenant: &str, folders: &[&str]) -> HostBuilder {
+        let section = self
+            .tenants
+            .iter_mut()
+            .find(|t| t.name == tenant)
+            .unwrap_or_else(|| panic!("tenant {tenant} is not declared"));
+        for folder in folders {
+            if !section.modules.iter().any(|m| m == folder) {
+                section.modules.push(folder.to_string());
+            }
+        }
+        self
+    }
+
+    /// The `[database]` of the host: a file in the folder for SQLite, the shared server
+    /// otherwise (see [`HostBuilder::tenant`] for keeping tests apart there).
+    pub fn database(mut self, database: Database) -> HostBuilder {
+        self.database = Some(database);
+        self
+    }
+
+    /// Writes the plugins folder and host.toml.
+    pub fn build(self) -> Plugins {
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        for step in &self.steps {
+            match step {
+                Step::Install {
+                    fixture,
+                    folder,
+                    tenant,
+                } => {
+                    let installed = install(&plugins, fixture, folder);
+                    if let Some(tenant) = tenant {
+                        claim_tenant(&installed, tenant);
+                    }
+                }
+                Step::Edit { folder, from, to } => {
+                    edit_manifest(&plugins.join(folder), from, to);
+                }
+            }
+        }
+        let database = self.database.map(|database| {
+            let url = database.server_url().unwrap_or_else(|| {
+                format!("sqlite://{}", dir.path().join("data/plughost.db").display())
+            });
+            (database, url)
+        });
+        let mut text = self.host_toml;
+        if let Some((_, url)) = &database {
+            let text = text.get_or_insert_with(String::new);
+            text.push_str(&format!("[database]\nurl = \"{url}\"\n\n"));
+        }
+        for tenant in &self.tenants {
+            let text = text.get_or_insert_with(String::new);
+            text.push_str(&format!("[tenants.{}]\n", tenant.name));
+            if !tenant.modules.is_empty() {
+                let globs: Vec<String> =
+                    tenant.modules.iter().map(|m| format!("\"{m}\"")).collect();
+                text.push_str(&format!("modules = [{}]\n", globs.join(", ")));
+            }
+            text.push_str(&format!("[tenants.{}.allow]\n", tenant.name));
+            for capability in &tenant.allow {
+                text.push_str(&format!("{capability} = true\n"));
+            }
+            text.push('\n');
+        }
+        let config = text.map(|text| {
+            let path = dir.path().join("host.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        });
+        Plugins {
+            plugins,
+            config,
+            database,
+            tenants: self.tenants.into_iter().map(|t| t.name).collect(),
+            cache_dir: self.cache_dir,
+            admin_token: self.admin_token,
+            _dir: dir,
+        }
+    }
+
+    /// Builds, and starts a host that owns the folder (dropped with it).
+    pub fn start(self) -> Host {
+        let plugins = self.build();
+        let mut host = plugins.start();
+        host.folder = Some(plugins);
+        host
+    }
+}
+
+/// Adds `tenant = "TENANT"` to a module's manifest, after its name.
+fn claim_tenant(module: &Path, tenant: &str) {
+    let path = module.join("plugin.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, with_tenant(&text, tenant)).unwrap();
+}
+
+/// A manifest's text with `tenant = "TENANT"` after its name.
+fn with_tenant(manifest: &str, tenant: &str) -> String {
+    let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
+    let name = lines
+        .iter()
+        .position(|l| l.starts_with("name ="))
+        .expect("a manifest names its module");
+    lines.insert(name + 1, format!("tenant = \"{tenant}\""));
+    lines.join("\n") + "\n"
+}
+
+/// Replaces the first `from` (which must be there) with `to` in the plugin.toml of the
+/// module folder `dir`, atomically, so that a running host sees a new version whole.
+pub fn edit_manifest(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from} not in {}", path.display());
+    write_atomic(&path, text.replacen(from, to, 1).as_bytes());
+}
+
+/// A plugins folder with its host.toml and database, from [`HostBuilder::build`]; hosts
+/// started over it must be dropped first. Dropping it deletes the folder and, on a database
+/// server, the data of its tenants.
+pub struct Plugins {
+    plugins: PathBuf,
+    config: Option<PathBuf>,
+    database: Option<(Database, String)>,
+    tenants: Vec<String>,
+    cache_dir: PathBuf,
+    admin_token: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Plugins {
+    /// Starts a host over the folder (again, after a host was dropped: a restart).
+    pub fn start(&self) -> Host {
+        Host::launch(
+            &self.plugins,
+            self.config.as_deref(),
+            &self.cache_dir,
+            self.admin_token.as_deref(),
+        )
+    }
+
+    /// The plugins folder.
+    pub fn path(&self) -> &Path {
+        &self.plugins
+    }
+
+    /// host.toml.
+    pub fn config(&self) -> &Path {
+        self.config.as_deref().expect("the folder has a host.toml")
+    }
+
+    /// The folder of module `folder`.
+    pub fn module(&self, folder: &str) -> PathBuf {
+        self.plugins.join(folder)
+    }
+
+    /// The database URL the host is given.
+    pub fn database_url(&self) -> &str {
+        &self.database.as_ref().expect("a database").1
+    }
+
+    /// Installs fixture `fixture` as folder `folder` now (a running host sees it), its
+    /// manifest claiming tenant `tenant` and with each `(from, to)` of `edits` replaced, in
+    /// one write; host.toml assigns the folder to the tenant unless some tenant's globs
+    /// claim it already (a running host reads host.toml only when it starts).
+    pub fn install_in(
+        &self,
+        fixture: &str,
+        folder: &str,
+        tenant: &str,
+        edits: &[(&str, &str)],
+    ) -> PathBuf {
+        let dir = install(&self.plugins, fixture, folder);
+        let path = dir.join("plugin.toml");
+        let mut text = with_tenant(&std::fs::read_to_string(&path).unwrap(), tenant);
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from} not in {}", path.display());
+            text = text.replacen(from, to, 1);
+        }
+        write_atomic(&path, text.as_bytes());
+        assign_folders_by_manifest(self.config(), &self.plugins);
+        dir
+    }
+
+    /// Runs the host CLI, `host ARGS --plugins FOLDER --config HOST_TOML`; returns whether it
+    /// succeeded and its stdout then stderr.
+    pub fn cli(&self, args: &[&str]) -> (bool, String) {
+        let mut command = Command::new(HOST);
+        command.args(args).arg("--plugins").arg(&self.plugins);
+        if let Some(config) = &self.config {
+            command.arg("--config").arg(config);
+        }
+        let output = command.output().expect("run the host CLI");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    }
+}
+
+impl Drop for Plugins {
+    fn drop(&mut self) {
+        if let Some((database, url)) = &self.database
+            && let Err(e) = forget_tenants(*database, url, &self.tenants)
+        {
+            eprintln!("could not drop the test tenants {:?}: {e}", self.tenants);
+        }
+    }
+}
+
+/// The host's own tables that keep rows per tenant.
+const CONTROL_TABLES: [&str; 3] = ["plughost_models", "plughost_migrations", "plughost_jobs"];
+
+/// Drops the tenants' schemas (PostgreSQL) or tables (MariaDB) and their rows in the host's
+/// tables from a shared server (tenant names are generated, safe to inline). A statement
+/// that fails (a table the run never created) does not stop the others.
+fn forget_tenants(database: Database, url: &str, tenants: &[String]) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    if tenants.is_empty() {
+        return Ok(());
+    }
+    let list = tenants
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let forget =
+        CONTROL_TABLES.map(|table| format!("DELETE FROM {table} WHERE tenant IN ({list})"));
+    block_on(async {
+        match database {
+            Database::Sqlite => {}
+            Database::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await?;
+                let drops = tenants
+                    .iter()
+                    .map(|t| format!("DROP SCHEMA IF EXISTS \"tenant_{t}\" CASCADE"));
+                for sql in drops.chain(forget) {
+                    let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
+                }
+            }
+            Database::MariaDb => {
+                let mut c = sqlx::MySqlConnection::connect(url).await?;
+                for t in tenants {
+                    let tables: Vec<String> = sqlx::query_scalar(
+                        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                         WHERE table_schema = DATABASE() AND table_name LIKE CONCAT(?, '\\_\\_%')",
+                    )
+                    .bind(t)
+                    .fetch_all(&mut c)
+                    .await?;
+                    for table in tables {
+                        let _ = sqlx::raw_sql(&format!("DROP TABLE IF EXISTS `{table}`"))
+                            .execute(&mut c)
+                            .await;
+                    }
+                }
+                for sql in forget {
+                    let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs a future to completion on a runtime of its own (for direct database checks).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// What an [`eventually`] check returns: `true`, `Some(value)` or `Ok(value)` once the
+/// condition holds; before, `false`, `None` or `Err(what it saw)`, named on a timeout.
+pub trait Condition {
+    type Value;
+    fn holds(self) -> Result<Self::Value, Option<String>>;
+}
+
+impl Condition for bool {
+    type Value = ();
+    fn holds(self) -> Result<(), Option<String>> {
+        if self { Ok(()) } else { Err(None) }
+    }
+}
+
+impl<T> Condition for Option<T> {
+    type Value = T;
+    fn holds(self) -> Result<T, Option<String>> {
+        self.ok_or(None)
+    }
+}
+
+impl<T, E: std::fmt::Display> Condition for Result<T, E> {
+    type Value = T;
+    fn holds(self) -> Result<T, Option<String>> {
+        self.map_err(|e| Some(e.to_string()))
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, and returns its value; after `within`, fails
+/// the test with "gave up waiting for `what` after …" and the last thing `check` saw.
+pub fn eventually<C: Condition>(
+    what: &str,
+    within: Duration,
+    check: impl FnMut() -> C,
+) -> C::Value {
+    poll(what, within, check, String::new)
+}
+
+fn poll<C: Condition>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> C,
+    context: impl FnOnce() -> String,
+) -> C::Value {
+    let start = Instant::now();
+    loop {
+        match check().holds() {
+            Ok(value) => return value,
+            Err(seen) => {
+                if start.elapsed() >= within {
+                    let seen = seen.map(|s| format!("; last: {s}")).unwrap_or_default();
+                    panic!(
+                        "gave up waiting for {what} after {within:?}{seen}{}",
+                        context()
+                    );
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -715,7 +715,7 @@ fn an_orm_call_for_an_undeclared_model_is_denied_and_counted() {
 
 #[test]
 fn a_migration_file_linked_to_a_host_file_is_refused_and_never_read() {
-    let fx = crate::databases::OrmFixture::new(crate::databases::Backend::Sqlite);
+    let fx = crate::databases::OrmFixture::new(crate::harness::Database::Sqlite);
     let migrations = fx.plugins().join("orm-probe/migrations");
     let host_toml = fx.config();
     std::fs::write(migrations.join("0009_leak.down.sql"), "SELECT 1;").unwrap();

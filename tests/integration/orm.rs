@@ -1,24 +1,14 @@
 //! The orm capability through a real module and a real host, the same suite on SQLite,
-//! PostgreSQL and MariaDB (`orm::sqlite::…`, `orm::postgres::…`, `orm::mariadb::…`).
+//! PostgreSQL and MariaDB (`orm::SCENARIO::on_sqlite`, `…::on_postgres`, `…::on_mariadb`).
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::databases::{
-    Backend, OrmFixture, batch, call, call_at, count, create, edit_manifest, ok,
-};
+use crate::databases::{OrmFixture, batch, call, call_at, count, create, ok};
+use crate::harness::{Database, edit_manifest, every_database};
 
-/// Runs each listed scenario as one test per backend.
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite { $( #[test] fn $scenario() { super::$scenario(super::Backend::Sqlite) } )* }
-        mod postgres { $( #[test] fn $scenario() { super::$scenario(super::Backend::Postgres) } )* }
-        mod mariadb { $( #[test] fn $scenario() { super::$scenario(super::Backend::MariaDb) } )* }
-    };
-}
-
-on_every_backend!(
+every_database!(
     every_field_type_round_trips_through_create_find_update_and_delete,
     find_many_filters_orders_limits_and_offsets,
     paginate_reports_data_total_page_limit_and_total_pages,
@@ -47,7 +37,7 @@ fn item() -> Value {
     })
 }
 
-fn every_field_type_round_trips_through_create_find_update_and_delete(backend: Backend) {
+fn every_field_type_round_trips_through_create_find_update_and_delete(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let created = ok(&host, create("item", item()));
@@ -112,7 +102,7 @@ fn every_field_type_round_trips_through_create_find_update_and_delete(backend: B
     assert_eq!(count(&host, "item"), 1);
 }
 
-fn find_many_filters_orders_limits_and_offsets(backend: Backend) {
+fn find_many_filters_orders_limits_and_offsets(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     for (text, a, b) in [
@@ -182,7 +172,7 @@ fn find_many_filters_orders_limits_and_offsets(backend: Backend) {
     assert_eq!(counted, 2);
 }
 
-fn paginate_reports_data_total_page_limit_and_total_pages(backend: Backend) {
+fn paginate_reports_data_total_page_limit_and_total_pages(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let ops: Vec<Value> = (1..=25)
@@ -231,7 +221,7 @@ fn paginate_reports_data_total_page_limit_and_total_pages(backend: Backend) {
     }
 }
 
-fn soft_delete_hides_rows_and_timestamps_track_changes(backend: Backend) {
+fn soft_delete_hides_rows_and_timestamps_track_changes(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let row = ok(&host, create("item", json!({"name": "kept"})));
@@ -288,7 +278,7 @@ fn soft_delete_hides_rows_and_timestamps_track_changes(backend: Backend) {
     );
 }
 
-fn a_transaction_rolls_back_on_trap_and_error_and_commits_on_success(backend: Backend) {
+fn a_transaction_rolls_back_on_trap_and_error_and_commits_on_success(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let two = || {
@@ -340,7 +330,7 @@ fn a_transaction_rolls_back_on_trap_and_error_and_commits_on_success(backend: Ba
     );
 }
 
-fn sql_in_values_and_filters_is_stored_and_matched_literally(backend: Backend) {
+fn sql_in_values_and_filters_is_stored_and_matched_literally(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let attacks = [
@@ -385,7 +375,7 @@ fn sql_in_values_and_filters_is_stored_and_matched_literally(backend: Backend) {
     assert_eq!(fx.sql_count("items").unwrap(), 5);
 }
 
-fn bad_input_gets_an_error_naming_model_and_field_and_writes_nothing(backend: Backend) {
+fn bad_input_gets_an_error_naming_model_and_field_and_writes_nothing(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let cases = [
@@ -481,7 +471,7 @@ fn bad_input_gets_an_error_naming_model_and_field_and_writes_nothing(backend: Ba
     );
 }
 
-fn a_module_reaches_only_its_own_models_and_tenants_are_separated(backend: Backend) {
+fn a_module_reaches_only_its_own_models_and_tenants_are_separated(backend: Database) {
     let fx = OrmFixture::new(backend);
     let other_tenant = format!("{}b", fx.tenant);
     fx.add_module("neighbour", "neighbour", "/neighbour", &other_tenant);
@@ -524,7 +514,7 @@ fn a_module_reaches_only_its_own_models_and_tenants_are_separated(backend: Backe
     assert_eq!(count(&host, "item"), 1);
 }
 
-fn a_new_field_in_a_swapped_version_adds_its_column_and_keeps_old_rows(backend: Backend) {
+fn a_new_field_in_a_swapped_version_adds_its_column_and_keeps_old_rows(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let old = ok(&host, create("note", json!({"text": "before", "a": 1})));
@@ -533,23 +523,18 @@ fn a_new_field_in_a_swapped_version_adds_its_column_and_keeps_old_rows(backend: 
         "fields.b = { type = \"integer\" }",
         "fields.b = { type = \"integer\" }\nfields.colour = { type = \"string\", default = \"blue\" }",
     );
-    let start = std::time::Instant::now();
-    loop {
+    let reply = host.eventually("the new field to appear", Duration::from_secs(10), || {
         let reply = call(
             &host,
             create("note", json!({"text": "after", "colour": "red"})),
         );
         if reply.status == 200 {
-            assert_eq!(reply.json()["result"]["colour"], "red");
-            break;
+            Ok(reply)
+        } else {
+            Err(reply.body)
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the new field never appeared: {}",
-            reply.body
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
+    assert_eq!(reply.json()["result"]["colour"], "red");
     let before = ok(
         &host,
         json!({"op": "find-by-id", "model": "note", "id": old["id"]}),
@@ -573,7 +558,7 @@ fn a_new_field_in_a_swapped_version_adds_its_column_and_keeps_old_rows(backend: 
     assert_eq!(count(&host, "note"), 2);
 }
 
-fn a_type_change_is_refused_and_the_old_version_keeps_serving(backend: Backend) {
+fn a_type_change_is_refused_and_the_old_version_keeps_serving(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     ok(&host, create("note", json!({"a": 1})));
@@ -595,7 +580,7 @@ fn a_type_change_is_refused_and_the_old_version_keeps_serving(backend: Backend) 
     );
 }
 
-fn manual_migrations_apply_roll_back_and_report_status(backend: Backend) {
+fn manual_migrations_apply_roll_back_and_report_status(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     host.wait_for_log(Duration::from_secs(10), |l| {
@@ -648,7 +633,7 @@ fn manual_migrations_apply_roll_back_and_report_status(backend: Backend) {
     assert!(out.contains("users"), "{out}");
 }
 
-fn concurrent_writers_lose_no_update_they_were_told_succeeded(backend: Backend) {
+fn concurrent_writers_lose_no_update_they_were_told_succeeded(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let counter = ok(&host, create("note", json!({"a": 0})));
@@ -696,7 +681,7 @@ fn concurrent_writers_lose_no_update_they_were_told_succeeded(backend: Backend) 
     assert_eq!(count(&host, "note"), 21);
 }
 
-fn data_survives_a_host_restart(backend: Backend) {
+fn data_survives_a_host_restart(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
     let row = ok(&host, create("item", item()));

@@ -1,23 +1,16 @@
 //! The queue capability through a real module and host, on SQLite and PostgreSQL
-//! (`queue::sqlite::…`, `queue::postgres::…`).
+//! (`queue::SCENARIO::on_sqlite`, `…::on_postgres`; the queue refuses MariaDB).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::databases::Backend;
-use crate::harness::{Host, Reply, install, repo};
+use crate::harness::{
+    Database, Host, HostBuilder, Plugins, Reply, edit_manifest, every_database, unique_tenant,
+};
 
-/// Runs each listed scenario as one test per backend.
-macro_rules! on_queue_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite { $( #[test] fn $scenario() { super::$scenario(super::Backend::Sqlite) } )* }
-        mod postgres { $( #[test] fn $scenario() { super::$scenario(super::Backend::Postgres) } )* }
-    };
-}
-
-on_queue_backends!(
+every_database!(
+    only [sqlite, postgres]:
     a_job_runs_once_with_its_payload_and_attempt_numbers,
     failed_attempts_back_off_then_become_dead_letters_that_can_be_re_driven,
     a_delay_is_honoured,
@@ -27,97 +20,17 @@ on_queue_backends!(
     dispatching_outside_the_grant_or_a_bad_payload_is_refused,
 );
 
-/// A plugins folder with queue-probe in a tenant of its own, and its database.
-struct Queue {
-    dir: tempfile::TempDir,
-    url: String,
-    tenant: String,
-    backend: Backend,
-}
-
-impl Queue {
-    fn new(backend: Backend) -> Queue {
-        let dir = tempfile::tempdir().unwrap();
-        let tenant = format!("q{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let url = backend
-            .server_url()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/q.db").display()));
-        let q = Queue {
-            dir,
-            url,
-            tenant,
-            backend,
-        };
-        std::fs::write(
-            q.dir.path().join("host.toml"),
-            format!(
-                "[database]\nurl = \"{}\"\n\n[queue]\nbackoff-base-ms = 200\npoll-ms = 50\n\n\
-                 [queue.queues]\nslow = 1\n\n[tenants.{}.allow]\norm = true\nqueue = true\n",
-                q.url, q.tenant
-            ),
-        )
-        .unwrap();
-        let folder = install(&q.plugins(), "queue-probe", "queue-probe");
-        q.edit(
-            &folder,
-            "version = \"0.1.0\"",
-            &format!("version = \"0.1.0\"\ntenant = \"{}\"", q.tenant),
-        );
-        q
-    }
-
-    fn plugins(&self) -> PathBuf {
-        self.dir.path().join("plugins")
-    }
-
-    fn edit(&self, folder: &std::path::Path, from: &str, to: &str) {
-        let path = folder.join("plugin.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{from}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    }
-
-    fn start(&self) -> Host {
-        Host::start(
-            &self.plugins(),
-            Some(&self.dir.path().join("host.toml")),
-            &repo().join("target/test-cache"),
-        )
-    }
-
-    fn cli(&self, args: &[&str]) -> (bool, String) {
-        let out = std::process::Command::new(crate::harness::HOST)
-            .arg("queue")
-            .args(args)
-            .arg("--plugins")
-            .arg(self.plugins())
-            .arg("--config")
-            .arg(self.dir.path().join("host.toml"))
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    }
-}
-
-impl Drop for Queue {
-    fn drop(&mut self) {
-        if self.backend != Backend::Postgres {
-            return;
-        }
-        let sql = format!(
-            "DROP SCHEMA IF EXISTS \"tenant_{t}\" CASCADE; DELETE FROM plughost_jobs WHERE tenant = '{t}'; \
-             DELETE FROM plughost_models WHERE tenant = '{t}';",
-            t = self.tenant
-        );
-        crate::databases::cleanup_postgres(&self.url, sql);
-    }
+/// A plugins folder with queue-probe in a tenant of its own (returned) on `db`: retries
+/// back off from 200 ms, workers poll every 50 ms, and queue `slow` runs one job at a time.
+fn queue(db: Database) -> (Plugins, String) {
+    let tenant = unique_tenant("q");
+    let plugins = HostBuilder::new()
+        .database(db)
+        .host_toml("[queue]\nbackoff-base-ms = 200\npoll-ms = 50\n\n[queue.queues]\nslow = 1\n")
+        .tenant(&tenant, &["orm", "queue"])
+        .module_in("queue-probe", "queue-probe", &tenant)
+        .build();
+    (plugins, tenant)
 }
 
 fn dispatch(host: &Host, spec: Value) -> Reply {
@@ -150,20 +63,14 @@ fn runs(host: &Host, job: &str) -> Vec<Value> {
 }
 
 fn wait_runs(host: &Host, job: &str, n: usize, within: Duration) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
+    host.eventually(&format!("{n} runs of job {job}"), within, || {
         let got = runs(host, job);
         if got.len() >= n {
-            return got;
+            Ok(got)
+        } else {
+            Err(format!("{} runs", got.len()))
         }
-        assert!(
-            start.elapsed() < within,
-            "job {job}: {} of {n} runs; log:\n{}",
-            got.len(),
-            host.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    })
 }
 
 fn queues(host: &Host) -> Value {
@@ -176,8 +83,8 @@ fn millis(row: &Value) -> i64 {
         .timestamp_millis()
 }
 
-fn a_job_runs_once_with_its_payload_and_attempt_numbers(backend: Backend) {
-    let q = Queue::new(backend);
+fn a_job_runs_once_with_its_payload_and_attempt_numbers(db: Database) {
+    let (q, tenant) = queue(db);
     let host = q.start();
     let id = dispatch_one(&host, json!({"n": 1}), json!({}));
     let got = wait_runs(&host, &id, 1, Duration::from_secs(10));
@@ -197,13 +104,13 @@ fn a_job_runs_once_with_its_payload_and_attempt_numbers(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .all(|d| d["tenant"] != q.tenant.as_str()),
+            .all(|d| d["tenant"] != tenant.as_str()),
         "done jobs leave the table"
     );
 }
 
-fn failed_attempts_back_off_then_become_dead_letters_that_can_be_re_driven(backend: Backend) {
-    let q = Queue::new(backend);
+fn failed_attempts_back_off_then_become_dead_letters_that_can_be_re_driven(db: Database) {
+    let (q, _) = queue(db);
     let host = q.start();
     let id = dispatch_one(&host, json!({"fail_times": 3}), json!({"max_attempts": 3}));
     let got = wait_runs(&host, &id, 3, Duration::from_secs(10));
@@ -218,64 +125,64 @@ fn failed_attempts_back_off_then_become_dead_letters_that_can_be_re_driven(backe
     assert!(first >= 190, "1st backoff {first} ms");
     assert!(second >= 390, "2nd backoff doubles: {second} ms");
 
-    let start = Instant::now();
-    let dead = loop {
-        let dead: Vec<Value> = queues(&host)["dead"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["id"] == id.as_str())
-            .cloned()
-            .collect();
-        if !dead.is_empty() {
-            break dead[0].clone();
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "never dead");
-        std::thread::sleep(Duration::from_millis(25));
-    };
+    let dead = host.eventually(
+        "the job to become a dead letter",
+        Duration::from_secs(5),
+        || {
+            queues(&host)["dead"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["id"] == id.as_str())
+                .cloned()
+        },
+    );
     assert_eq!(dead["attempts"], 3);
     assert_eq!(dead["last_error"], "internal: failing attempt 3");
-    let (ok, listed) = q.cli(&["dead"]);
+    let (ok, listed) = q.cli(&["queue", "dead"]);
     assert!(
         ok && listed.contains(&id) && listed.contains("failing attempt 3"),
         "{listed}"
     );
 
-    let (ok, out) = q.cli(&["retry", &id]);
+    let (ok, out) = q.cli(&["queue", "retry", &id]);
     assert!(ok, "{out}");
     let got = wait_runs(&host, &id, 4, Duration::from_secs(10));
     assert_eq!(
         (got[3]["attempt"].clone(), got[3]["outcome"].clone()),
         (json!(1), json!("ok"))
     );
-    let (ok, out) = q.cli(&["retry", &id]);
+    let (ok, out) = q.cli(&["queue", "retry", &id]);
     assert!(!ok && out.contains("no dead job"), "{out}");
 
     // The admin API re-drives too.
     let other = dispatch_one(&host, json!({"fail_times": 1}), json!({"max_attempts": 1}));
     wait_runs(&host, &other, 1, Duration::from_secs(10));
-    let start = Instant::now();
-    loop {
-        let reply = host.request(
-            "POST",
-            &format!("/_admin/queues/dead/{other}/retry"),
-            &[],
-            Vec::new(),
-        );
-        if reply.status == 200 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "{}", reply.body);
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    host.eventually(
+        "the admin API to re-drive the dead job",
+        Duration::from_secs(5),
+        || {
+            let reply = host.request(
+                "POST",
+                &format!("/_admin/queues/dead/{other}/retry"),
+                &[],
+                Vec::new(),
+            );
+            if reply.status == 200 {
+                Ok(())
+            } else {
+                Err(reply.body)
+            }
+        },
+    );
     assert_eq!(
         wait_runs(&host, &other, 2, Duration::from_secs(10))[1]["outcome"],
         "ok"
     );
 }
 
-fn a_delay_is_honoured(backend: Backend) {
-    let q = Queue::new(backend);
+fn a_delay_is_honoured(db: Database) {
+    let (q, _) = queue(db);
     let host = q.start();
     let before = chrono::Utc::now().timestamp_millis();
     let id = dispatch_one(&host, json!({}), json!({"delay_ms": 1000}));
@@ -284,8 +191,8 @@ fn a_delay_is_honoured(backend: Backend) {
     assert!((1000..2500).contains(&waited), "ran after {waited} ms");
 }
 
-fn jobs_of_failed_invocations_or_rolled_back_transactions_are_never_enqueued(backend: Backend) {
-    let q = Queue::new(backend);
+fn jobs_of_failed_invocations_or_rolled_back_transactions_are_never_enqueued(db: Database) {
+    let (q, _) = queue(db);
     let host = q.start();
     let one = |n: i64| json!([{"queue": "work", "payload": {"n": n}}]);
     let ids = |reply: Reply| -> Vec<String> {
@@ -327,8 +234,8 @@ fn jobs_of_failed_invocations_or_rolled_back_transactions_are_never_enqueued(bac
     );
 }
 
-fn jobs_survive_a_restart_and_a_kill_mid_job(backend: Backend) {
-    let q = Queue::new(backend);
+fn jobs_survive_a_restart_and_a_kill_mid_job(db: Database) {
+    let (q, _) = queue(db);
     let host = q.start();
     let later = dispatch_one(&host, json!({}), json!({"delay_ms": 1200}));
     let busy = dispatch_one(&host, json!({"spin_ms": 800}), json!({}));
@@ -347,8 +254,8 @@ fn jobs_survive_a_restart_and_a_kill_mid_job(backend: Backend) {
     assert_eq!(got[2]["outcome"], "ok");
 }
 
-fn a_slow_queue_does_not_hold_up_another(backend: Backend) {
-    let q = Queue::new(backend);
+fn a_slow_queue_does_not_hold_up_another(db: Database) {
+    let (q, _) = queue(db);
     let host = q.start();
     let slow = dispatch(
         &host,
@@ -379,10 +286,13 @@ fn a_slow_queue_does_not_hold_up_another(backend: Backend) {
     );
 }
 
-fn dispatching_outside_the_grant_or_a_bad_payload_is_refused(backend: Backend) {
-    let q = Queue::new(backend);
-    let folder = q.plugins().join("queue-probe");
-    q.edit(&folder, "queue = [\"*\"]", "queue = [\"work\", \"slow\"]");
+fn dispatching_outside_the_grant_or_a_bad_payload_is_refused(db: Database) {
+    let (q, _) = queue(db);
+    edit_manifest(
+        &q.module("queue-probe"),
+        "queue = [\"*\"]",
+        "queue = [\"work\", \"slow\"]",
+    );
     let host = q.start();
     let reply = dispatch(
         &host,

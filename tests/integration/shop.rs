@@ -1,45 +1,29 @@
 //! The shop example's public contract on one host: events between modules and a queue
 //! with retries.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Host, Reply, install, repo};
+use crate::harness::{Host, HostBuilder, Reply};
 
-fn shop(config: &str) -> (tempfile::TempDir, Host) {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    for module in ["inventory", "orders", "notifications"] {
-        install(&plugins, module, module);
-    }
-    std::fs::write(dir.path().join("host.toml"), config).unwrap();
-    let host = Host::start(
-        &plugins,
-        Some(&dir.path().join("host.toml")),
-        &repo().join("target/test-cache"),
-    );
-    (dir, host)
+/// The three shop modules on one host, with host.toml `config`.
+fn shop(config: &str) -> Host {
+    HostBuilder::new()
+        .module("inventory", "inventory")
+        .module("orders", "orders")
+        .module("notifications", "notifications")
+        .host_toml(config)
+        .start()
 }
 
 fn send(host: &Host, method: &str, path: &str, body: Value) -> Reply {
     host.request(method, path, &[], body.to_string().into_bytes())
 }
 
-fn eventually(what: &str, within: Duration, check: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < within,
-            "{what} did not happen within {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 #[test]
 fn an_order_takes_stock_and_sends_a_confirmation_and_retries_show() {
-    let (_dir, host) = shop("[queue]\nbackoff-base-ms = 100\npoll-ms = 50\n");
+    let host = shop("[queue]\nbackoff-base-ms = 100\npoll-ms = 50\n");
     assert_eq!(
         send(&host, "PUT", "/inventory/ABC", json!({"stock": 10})).status,
         200
@@ -62,10 +46,10 @@ fn an_order_takes_stock_and_sends_a_confirmation_and_retries_show() {
         "ada@example.com"
     );
 
-    eventually("the stock to drop", Duration::from_secs(10), || {
+    host.eventually("the stock to drop", Duration::from_secs(10), || {
         host.get("/inventory/ABC").json() == json!({"sku": "ABC", "stock": 7})
     });
-    eventually("the confirmation", Duration::from_secs(10), || {
+    host.eventually("the confirmation", Duration::from_secs(10), || {
         host.get("/notifications")
             .json()
             .as_array()
@@ -84,7 +68,7 @@ fn an_order_takes_stock_and_sends_a_confirmation_and_retries_show() {
         json!({"sku": "ABC", "qty": 1, "email": "fail-twice@example.com"}),
     );
     let second = reply.json()["id"].as_i64().unwrap();
-    eventually("the retried confirmation", Duration::from_secs(10), || {
+    host.eventually("the retried confirmation", Duration::from_secs(10), || {
         host.get("/notifications")
             .json()
             .as_array()

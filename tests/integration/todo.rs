@@ -2,72 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::databases::Backend;
-use crate::harness::{Host, Reply, install, repo};
+use crate::harness::{Database, Host, HostBuilder, Reply, every_database, unique_tenant};
 
-/// The built todo example in a fresh plugins folder, with its database.
-struct Todo {
-    dir: tempfile::TempDir,
-    url: String,
-    schema: Option<String>,
-}
-
-impl Todo {
-    fn new(backend: Backend) -> Todo {
-        let dir = tempfile::tempdir().unwrap();
-        install(&dir.path().join("plugins"), "todo", "todo");
-        let tenant = format!("todo{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let url = backend
-            .server_url()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("data/todo.db").display()));
-        // The example uses the default tenant; a tenant of its own keeps runs apart on a shared server.
-        std::fs::write(
-            dir.path().join("host.toml"),
-            format!("[tenants.{tenant}.allow]\norm = true\n"),
-        )
-        .unwrap();
-        let manifest = dir.path().join("plugins/todo/plugin.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        std::fs::write(
-            &manifest,
-            text.replace(
-                "version = \"0.1.0\"",
-                &format!("version = \"0.1.0\"\ntenant = \"{tenant}\""),
-            ),
-        )
-        .unwrap();
-        let schema = (backend == Backend::Postgres).then(|| format!("tenant_{tenant}"));
-        Todo { dir, url, schema }
-    }
-
-    fn start(&self) -> Host {
-        let mut cmd_config = self.dir.path().join("host.toml");
-        let text = std::fs::read_to_string(&cmd_config).unwrap();
-        if !text.contains("[database]") {
-            std::fs::write(
-                &cmd_config,
-                format!("[database]\nurl = \"{}\"\n\n{text}", self.url),
-            )
-            .unwrap();
-        }
-        cmd_config = cmd_config.canonicalize().unwrap();
-        Host::start(
-            &self.dir.path().join("plugins"),
-            Some(&cmd_config),
-            &repo().join("target/test-cache"),
-        )
-    }
-}
-
-impl Drop for Todo {
-    fn drop(&mut self) {
-        let Some(schema) = &self.schema else { return };
-        crate::databases::cleanup_postgres(
-            &self.url,
-            format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        );
-    }
-}
+every_database!(only [sqlite, postgres]: the_todo_example_keeps_its_contract);
 
 fn send(host: &Host, method: &str, path: &str, body: &str) -> Reply {
     host.request(
@@ -78,8 +15,14 @@ fn send(host: &Host, method: &str, path: &str, body: &str) -> Reply {
     )
 }
 
-fn contract(backend: Backend) {
-    let todo = Todo::new(backend);
+fn the_todo_example_keeps_its_contract(db: Database) {
+    // The example uses the default tenant; a tenant of its own keeps runs apart on a shared server.
+    let tenant = unique_tenant("todo");
+    let todo = HostBuilder::new()
+        .database(db)
+        .tenant(&tenant, &["orm"])
+        .module_in("todo", "todo", &tenant)
+        .build();
     let host = todo.start();
     let reply = send(&host, "POST", "/todos", r#"{"title": "Buy milk"}"#);
     assert_eq!(reply.status, 201, "{}", reply.body);
@@ -163,14 +106,4 @@ fn contract(backend: Backend) {
     let host = todo.start();
     let after: Value = host.get("/todos").json();
     assert_eq!(after["total"], 24, "data survives a host restart");
-}
-
-#[test]
-fn the_todo_example_keeps_its_contract_on_sqlite() {
-    contract(Backend::Sqlite);
-}
-
-#[test]
-fn the_todo_example_keeps_its_contract_on_postgres() {
-    contract(Backend::Postgres);
 }

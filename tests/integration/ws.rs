@@ -8,23 +8,20 @@ use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-use crate::harness::{Host, install, repo, write_atomic};
+use crate::harness::{Host, HostBuilder, edit_manifest, repo};
 
 /// The chat example with its host.toml (HS256 secret `dev-secret`).
-pub fn chat() -> (tempfile::TempDir, Host) {
+pub fn chat() -> Host {
     chat_with("")
 }
 
 /// The chat example with its host.toml plus `[ws]` settings `extra` (one per line).
-fn chat_with(extra: &str) -> (tempfile::TempDir, Host) {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    install(&plugins, "chat", "chat");
-    let config = dir.path().join("host.toml");
+fn chat_with(extra: &str) -> Host {
     let base = std::fs::read_to_string(repo().join("examples/chat/host.toml")).unwrap();
-    std::fs::write(&config, format!("{base}{extra}\n")).unwrap();
-    let host = Host::start(&plugins, Some(&config), &repo().join("target/test-cache"));
-    (dir, host)
+    HostBuilder::new()
+        .module("chat", "chat")
+        .host_toml(&format!("{base}{extra}"))
+        .start()
 }
 
 fn token(secret: &str, claims: Value) -> String {
@@ -161,7 +158,7 @@ impl Client {
 
 #[test]
 fn two_clients_join_a_room_see_presence_and_each_others_messages() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     let mut bob = connect(&host, Some(&user("bob"))).unwrap();
     ada.send("join", json!({"room": "lobby"}));
@@ -191,7 +188,7 @@ fn two_clients_join_a_room_see_presence_and_each_others_messages() {
 
 #[test]
 fn a_client_cannot_connect_without_a_valid_token_nor_claim_another_user() {
-    let (_dir, host) = chat();
+    let host = chat();
     assert_eq!(connect(&host, None).err(), Some(401));
     assert_eq!(
         connect(&host, Some(&token("wrong-secret", json!({"sub": "ada"})))).err(),
@@ -236,7 +233,7 @@ fn a_client_cannot_connect_without_a_valid_token_nor_claim_another_user() {
 
 #[test]
 fn invalid_frames_and_payloads_get_error_frames_and_are_logged_with_their_context() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     ada.send_raw("not json");
     assert_eq!(ada.expect("error")["data"]["code"], "bad_frame");
@@ -280,29 +277,25 @@ fn invalid_frames_and_payloads_get_error_frames_and_are_logged_with_their_contex
 
 #[test]
 fn connections_stay_open_across_a_swap_and_the_next_message_goes_to_the_new_version() {
-    let (dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     ada.send("join", json!({"room": "lobby"}));
     ada.expect("joined");
-    let manifest = dir.path().join("plugins/chat/plugin.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    write_atomic(
-        &manifest,
-        text.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
-            .as_bytes(),
+    edit_manifest(
+        &host.plugins.join("chat"),
+        "version = \"0.1.0\"",
+        "version = \"0.2.0\"",
     );
-    let start = Instant::now();
-    while host.status_of("chat")["serving"]["version"] != "0.2.0" {
-        assert!(start.elapsed() < Duration::from_secs(10), "never swapped");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    host.eventually("the swap to 0.2.0", Duration::from_secs(10), || {
+        host.status_of("chat")["serving"]["version"] == "0.2.0"
+    });
     ada.send("message", json!({"room": "lobby", "text": "still here"}));
     assert_eq!(ada.expect("message")["data"]["text"], "still here");
 }
 
 #[test]
 fn a_disconnect_leaves_rooms_and_presence() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     let mut bob = connect(&host, Some(&user("bob"))).unwrap();
     for c in [&mut ada, &mut bob] {
@@ -313,21 +306,17 @@ fn a_disconnect_leaves_rooms_and_presence() {
         bob.close_handshake_completes(),
         "the host answers a client's close"
     );
-    let start = Instant::now();
-    loop {
+    host.eventually("bob to leave", Duration::from_secs(5), || {
         // Joins are rate limited (5/s): ask again at a gentle pace.
         std::thread::sleep(Duration::from_millis(250));
         ada.send("join", json!({"room": "lobby"}));
-        if ada.expect("presence")["data"]["users"] == json!(["ada"]) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "bob never left");
-    }
+        ada.expect("presence")["data"]["users"] == json!(["ada"])
+    });
 }
 
 #[test]
 fn an_oversized_frame_closes_the_socket_and_others_are_unaffected() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     let mut bob = connect(&host, Some(&user("bob"))).unwrap();
     ada.send(
@@ -351,7 +340,7 @@ fn invocations(host: &Host) -> u64 {
 
 #[test]
 fn an_invalid_payload_gets_an_error_frame_and_the_handler_is_not_called() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     ada.send("join", json!({"room": "lobby"}));
     ada.expect("joined");
@@ -382,7 +371,7 @@ fn an_invalid_payload_gets_an_error_frame_and_the_handler_is_not_called() {
 
 #[test]
 fn spam_beyond_the_rate_limit_gets_error_frames_and_other_clients_are_unaffected() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     let mut bob = connect(&host, Some(&user("bob"))).unwrap();
     for c in [&mut ada, &mut bob] {
@@ -414,19 +403,14 @@ fn spam_beyond_the_rate_limit_gets_error_frames_and_other_clients_are_unaffected
     );
     assert!((5..=10).contains(&delivered), "{delivered} got through");
     bob.send("message", json!({"room": "lobby", "text": "bob is fine"}));
-    let start = Instant::now();
-    loop {
-        let frame = bob.expect("message");
-        if frame["data"]["text"] == "bob is fine" {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5));
-    }
+    host.eventually("bob's own message", Duration::from_secs(5), || {
+        bob.expect("message")["data"]["text"] == "bob is fine"
+    });
 }
 
 #[test]
 fn a_message_to_a_user_reaches_all_of_their_devices() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     let mut phone = connect(&host, Some(&user("bob"))).unwrap();
     let mut laptop = connect(&host, Some(&user("bob"))).unwrap();
@@ -448,7 +432,7 @@ fn a_message_to_a_user_reaches_all_of_their_devices() {
 
 #[test]
 fn the_host_pings_answering_clients_and_closes_silent_ones_as_idle() {
-    let (_dir, host) = chat_with("ping-secs = 1\nidle-secs = 2");
+    let host = chat_with("ping-secs = 1\nidle-secs = 2");
     let mut answering = connect(&host, Some(&user("ada"))).unwrap();
     let mut silent = connect(&host, Some(&user("bob"))).unwrap();
     let pings = answering.pings_during(Duration::from_secs(3));
@@ -467,7 +451,7 @@ fn the_host_pings_answering_clients_and_closes_silent_ones_as_idle() {
 
 #[test]
 fn stopping_the_host_closes_sockets_with_going_away() {
-    let (_dir, host) = chat();
+    let host = chat();
     let mut ada = connect(&host, Some(&user("ada"))).unwrap();
     ada.send("join", json!({"room": "lobby"}));
     ada.expect("joined");

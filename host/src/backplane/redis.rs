@@ -8,7 +8,7 @@ use redis::AsyncCommands as _;
 use tokio::sync::mpsc;
 
 use super::{Backplane, BoxFuture, Message};
-use crate::capabilities::orm::backend::redact;
+use crate::config::redact;
 
 /// Messages buffered per subscription before the reader waits.
 const BUFFER: usize = 4096;

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use super::module::ModuleContext;
+use super::context::ModuleContext;
 use crate::config::host_config::LimitsConfig;
 
 /// One invocation's allowance and what it used.

@@ -21,7 +21,6 @@ use futures_util::future::BoxFuture;
 use wasmtime::component::Linker;
 
 use super::bindings::GuestError;
-use super::engine::Runtime;
 use super::module::{LoadedModule, ModuleContext};
 use super::state::InvocationState;
 use crate::backplane::Backplane;
@@ -108,8 +107,8 @@ pub trait Capability: Send + Sync + 'static {
     /// The capability as `Any`, for [`Capabilities::get`].
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 
-    /// Keeps a handle on the runtime, once it exists (weak: the runtime owns the capability).
-    fn bind(&self, _runtime: Weak<Runtime>) {}
+    /// Keeps a handle on the runtime, once it exists (see [`RuntimeHandle`]).
+    fn bind(&self, _runtime: &RuntimeHandle) {}
 
     /// Joins the backplane the host's instances share.
     fn attach<'a>(
@@ -156,6 +155,11 @@ pub trait Capability: Send + Sync + 'static {
         None
     }
 }
+
+/// The runtime as a capability's *bind* receives it: weak, since the runtime owns its
+/// capabilities, and as `Any`, since the runtime holds this file's types and so this file
+/// cannot name it; `Runtime::from_handle` turns it back into the runtime.
+pub type RuntimeHandle = Weak<dyn Any + Send + Sync>;
 
 /// One started capability.
 struct Started {

@@ -2,13 +2,13 @@
 //! interruption), one linker holding WASI and every capability, the started
 //! capabilities, the tenants' gates and the compile cache.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::capability::{Capabilities, CapabilityDescriptor};
+use super::capability::{Capabilities, CapabilityDescriptor, RuntimeHandle};
 use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
@@ -59,10 +59,20 @@ impl Runtime {
             tenants: Tenants::new(&config),
             config,
         });
+        let handle: RuntimeHandle = Arc::downgrade(&runtime) as _;
         for (_, capability) in runtime.capabilities.iter() {
-            capability.bind(Arc::downgrade(&runtime));
+            capability.bind(&handle);
         }
         Ok(runtime)
+    }
+
+    /// The runtime a capability's *bind* was handed.
+    pub fn from_handle(handle: &RuntimeHandle) -> Weak<Runtime> {
+        handle
+            .upgrade()
+            .and_then(|any| any.downcast::<Runtime>().ok())
+            .map(|runtime| Arc::downgrade(&runtime))
+            .unwrap_or_default()
     }
 
     /// The started capabilities, in list order.

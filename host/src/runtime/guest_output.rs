@@ -12,7 +12,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
 use super::budget::InvocationBudget;
-use super::module::ModuleContext;
+use super::context::ModuleContext;
 
 /// Longest line kept; longer output is split so a guest cannot grow host memory.
 const MAX_LINE: usize = 16 * 1024;

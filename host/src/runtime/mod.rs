@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod budget;
 pub mod capability;
 pub mod compile_cache;
+pub mod context;
 pub mod engine;
 pub mod extensions;
 pub mod folder;

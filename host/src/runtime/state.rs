@@ -6,10 +6,10 @@ use std::time::Instant;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::budget::InvocationBudget;
+use super::context::ModuleContext;
 use super::extensions::Extensions;
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
-use super::module::ModuleContext;
 use crate::config::host_config::LimitsConfig;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context

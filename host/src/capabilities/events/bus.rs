@@ -27,9 +27,6 @@ struct Batch {
     events: Vec<Event>,
 }
 
-/// Events kept per topic when host.toml does not say.
-pub const DEFAULT_HISTORY: usize = 100;
-
 /// One module's subscription.
 struct Subscriber {
     tenant: String,

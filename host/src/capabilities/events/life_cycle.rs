@@ -3,7 +3,7 @@
 //! transactions), subscriptions rebound after each swap, topics in the admin API.
 
 use std::any::Any;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -14,6 +14,7 @@ use super::{EventBus, Outbox};
 use crate::backplane::Backplane;
 use crate::capabilities::orm::OrmSession;
 use crate::runtime::bindings::GuestError;
+use crate::runtime::capability::RuntimeHandle;
 use crate::runtime::state::PREPARED;
 use crate::runtime::{
     Capability, InvocationState, LoadedModule, ModuleContext, Runtime, StartContext,
@@ -37,8 +38,8 @@ impl Capability for Events {
         self.bus.clone()
     }
 
-    fn bind(&self, runtime: Weak<Runtime>) {
-        self.bus.bind(runtime);
+    fn bind(&self, runtime: &RuntimeHandle) {
+        self.bus.bind(Runtime::from_handle(runtime));
     }
 
     fn attach<'a>(

@@ -2,6 +2,9 @@
 
 use serde::Deserialize;
 
+/// Events kept per topic when host.toml does not say.
+pub const DEFAULT_HISTORY: usize = 100;
+
 /// Event bus settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -36,5 +39,5 @@ fn default_history_topics() -> usize {
 }
 
 fn default_history() -> usize {
-    super::bus::DEFAULT_HISTORY
+    DEFAULT_HISTORY
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use super::ModuleSchema;
 use super::backend::{Pool, Target};
 use super::errors::OrmError;
-use super::migrate::run;
 use super::model::{ColumnKind, FieldType, check_identifier};
 use super::sql::{Dialect, Statement};
 use super::value::{SqlValue, format_datetime, now};
@@ -55,7 +54,7 @@ pub async fn ensure_control_table(pool: &Pool) -> Result<(), OrmError> {
          PRIMARY KEY (tenant, module, version))",
         pool.dialect().quote(MIGRATIONS_TABLE)
     );
-    run(pool, &sql).await
+    Ok(pool.run(&sql).await?)
 }
 
 /// The migrations in `module_dir/migrations`, by version; every `up` needs its `down`.
@@ -283,7 +282,9 @@ async fn ensure_namespace(pool: &Pool, module: &ModuleContext) -> Result<(), Orm
         return Ok(());
     }
     let schema = dialect.quote(&super::schema_of(module).namespace.schema());
-    run(pool, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await
+    Ok(pool
+        .run(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .await?)
 }
 
 fn read_rendered(

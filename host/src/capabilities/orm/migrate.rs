@@ -37,9 +37,9 @@ pub async fn auto_migrate(
             "CREATE SCHEMA IF NOT EXISTS {}",
             dialect.quote(&schema.namespace.schema())
         );
-        if run(pool, &create).await.is_err() {
+        if pool.run(&create).await.is_err() {
             // The same catalog race as above: the schema now exists.
-            run(pool, &create).await?;
+            pool.run(&create).await?;
         }
     }
     let mut warnings = Vec::new();
@@ -67,15 +67,12 @@ async fn create_control_tables(pool: &Pool) -> Result<(), OrmError> {
     let dialect = pool.dialect();
     // 191 characters keep a utf8mb4 primary key within MySQL's index limit.
     let text = "VARCHAR(191)";
-    run(
-        pool,
-        &format!(
-            "CREATE TABLE IF NOT EXISTS {} (tenant {text} NOT NULL, table_name {text} NOT NULL, \
+    pool.run(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (tenant {text} NOT NULL, table_name {text} NOT NULL, \
              module {text} NOT NULL, fields TEXT NOT NULL, applied_at {text} NOT NULL, \
              PRIMARY KEY (tenant, table_name))",
-            dialect.quote(MODELS_TABLE)
-        ),
-    )
+        dialect.quote(MODELS_TABLE)
+    ))
     .await?;
     super::manual::ensure_control_table(pool).await
 }
@@ -102,7 +99,7 @@ async fn migrate_model(
     let existing = existing_columns(pool, namespace, table).await?;
     let mut warnings = Vec::new();
     if existing.is_empty() {
-        run(pool, &dialect.create_table(namespace, model)).await?;
+        pool.run(&dialect.create_table(namespace, model)).await?;
         tracing::info!(module, tenant = %namespace.tenant, table = %table, "created table");
     } else {
         for (column, kind) in model.columns() {
@@ -111,11 +108,8 @@ async fn migrate_model(
             }
             let default = model.field(column).and_then(|f| f.default.as_ref());
             let ty = kind.field_type();
-            run(
-                pool,
-                &dialect.add_column(namespace, table, column, ty, default),
-            )
-            .await?;
+            pool.run(&dialect.add_column(namespace, table, column, ty, default))
+                .await?;
             tracing::info!(module, tenant = %namespace.tenant, table = %table, column, "added column");
         }
         for column in existing.iter().filter(|c| model.column_type(c).is_none()) {
@@ -236,15 +230,5 @@ async fn record(
         ],
     };
     Target::Pool(pool).execute(&upsert).await?;
-    Ok(())
-}
-
-/// Runs one statement without parameters.
-pub async fn run(pool: &Pool, sql: &str) -> Result<(), OrmError> {
-    let statement = Statement {
-        sql: sql.to_string(),
-        params: Vec::new(),
-    };
-    Target::Pool(pool).execute(&statement).await?;
     Ok(())
 }

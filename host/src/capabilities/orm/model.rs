@@ -40,43 +40,7 @@ struct FieldSpec {
     default: Option<toml::Value>,
 }
 
-/// The type of a field, and so of its column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FieldType {
-    /// Up to 255 characters.
-    String,
-    /// Text of any length.
-    Text,
-    /// A 64-bit signed integer.
-    Integer,
-    /// A 64-bit float.
-    Number,
-    /// True or false.
-    Boolean,
-    /// A calendar date, `YYYY-MM-DD`.
-    Date,
-    /// An instant in UTC, RFC 3339.
-    Datetime,
-    /// Any JSON value.
-    Json,
-}
-
-impl FieldType {
-    /// The name used in manifests and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            FieldType::String => "string",
-            FieldType::Text => "text",
-            FieldType::Integer => "integer",
-            FieldType::Number => "number",
-            FieldType::Boolean => "boolean",
-            FieldType::Date => "date",
-            FieldType::Datetime => "datetime",
-            FieldType::Json => "json",
-        }
-    }
-}
+pub use super::value::FieldType;
 
 /// Longest `string` value, in characters (the same on every backend).
 pub const STRING_MAX_CHARS: usize = 255;

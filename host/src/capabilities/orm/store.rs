@@ -2,8 +2,9 @@
 
 use tokio::sync::OnceCell;
 
-use super::backend::{Pool, redact};
+use super::backend::Pool;
 use super::errors::OrmError;
+use crate::config::redact;
 
 /// The database every module's tables live in (each tenant in its own namespace).
 #[derive(Debug)]

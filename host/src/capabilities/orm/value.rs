@@ -2,9 +2,46 @@
 //! checked against the field's type. Values are always bound, never spliced into SQL.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::model::FieldType;
+/// The type of a field, and so of its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Up to 255 characters.
+    String,
+    /// Text of any length.
+    Text,
+    /// A 64-bit signed integer.
+    Integer,
+    /// A 64-bit float.
+    Number,
+    /// True or false.
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// An instant in UTC, RFC 3339.
+    Datetime,
+    /// Any JSON value.
+    Json,
+}
+
+impl FieldType {
+    /// The name used in manifests and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Text => "text",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+            FieldType::Json => "json",
+        }
+    }
+}
 
 /// A typed SQL value, bound as a parameter.
 #[derive(Debug, Clone, PartialEq)]

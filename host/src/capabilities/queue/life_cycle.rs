@@ -4,7 +4,7 @@
 //! serving after each swap, and the dead letters in the admin API.
 
 use std::any::Any;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,6 +17,7 @@ use super::{NewJob, QueueWorkers, store};
 use crate::capabilities::orm::OrmStore;
 use crate::capabilities::orm::backend::Target;
 use crate::runtime::bindings::GuestError;
+use crate::runtime::capability::RuntimeHandle;
 use crate::runtime::capability::admin_error;
 use crate::runtime::state::PREPARED;
 use crate::runtime::{
@@ -49,8 +50,8 @@ impl Capability for Queue {
         self.workers.clone()
     }
 
-    fn bind(&self, runtime: Weak<Runtime>) {
-        self.workers.bind(runtime);
+    fn bind(&self, runtime: &RuntimeHandle) {
+        self.workers.bind(Runtime::from_handle(runtime));
     }
 
     fn load<'a>(&'a self, module: &'a LoadedModule) -> BoxFuture<'a, Result<(), String>> {

@@ -7,7 +7,6 @@ use serde::Serialize;
 use super::NewJob;
 use crate::capabilities::orm::OrmError;
 use crate::capabilities::orm::backend::{Pool, Target};
-use crate::capabilities::orm::migrate::run;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
 use crate::capabilities::orm::sql::{Dialect, Statement};
 use crate::capabilities::orm::value::SqlValue;
@@ -102,9 +101,9 @@ pub async fn ensure_table(pool: &Pool) -> Result<(), OrmError> {
         "CREATE INDEX IF NOT EXISTS plughost_jobs_due ON {table} (tenant, queue, state, run_at)"
     );
     for sql in [create, index] {
-        if run(pool, &sql).await.is_err() {
+        if pool.run(&sql).await.is_err() {
             // Two hosts creating it at once: PostgreSQL's catalog race; it exists now.
-            run(pool, &sql).await?;
+            pool.run(&sql).await?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ mod sqlite;
 use super::model::ColumnKind;
 use super::sql::{Dialect, Statement};
 use super::value::SqlValue;
+use crate::config::redact;
 
 /// A row as typed values, in the statement's column order.
 pub type Row = Vec<SqlValue>;
@@ -52,6 +53,16 @@ pub enum Target<'a> {
 }
 
 impl Pool {
+    /// Runs one statement without parameters.
+    pub async fn run(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let statement = Statement {
+            sql: sql.to_string(),
+            params: Vec::new(),
+        };
+        Target::Pool(self).execute(&statement).await?;
+        Ok(())
+    }
+
     /// Connects to `url` (`sqlite://…`, `postgres://…`, `mysql://…` or `mariadb://…`).
     pub async fn connect(url: &str) -> Result<Pool, String> {
         let scheme = url.split(':').next().unwrap_or_default();
@@ -238,32 +249,9 @@ impl Target<'_> {
     }
 }
 
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/x"),
-            "postgres://app:***@db:5432/x"
-        );
-        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
-    }
 
     #[tokio::test]
     async fn an_unknown_scheme_says_which_are_supported() {

@@ -1,4 +1,9 @@
 //! Starts a real host on a free port with a throwaway plugins folder, and talks to it.
+//!
+//! The kit, at the end of the file: [`HostBuilder`] writes a plugins folder and its host.toml
+//! (modules, tenants, a database) and starts hosts over it ([`Plugins`], which also runs the
+//! CLI and cleans a shared database up); [`eventually`] waits for a condition;
+//! `every_database!` runs a scenario once per database.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

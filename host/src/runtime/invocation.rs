@@ -3,6 +3,7 @@
 //! capability's part finished in list order, and failures classified for the caller.
 
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Instant;
 
 use wasmtime::{Store, UpdateDeadline};
@@ -85,6 +86,19 @@ impl InvocationError {
     }
 }
 
+/// Runs `work` until `deadline`, `None` past it. Most invocations finish in their first
+/// poll (a guest that never waits on a host call, like a hello), so the timer, whose set-up
+/// and removal each take a lock in tokio's time driver, is made only once the work waits.
+/// Running wasm is bounded by the epoch callback either way; the timer bounds the waits.
+async fn within<F: Future>(deadline: Instant, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+    if let Poll::Ready(output) = first {
+        return Some(output);
+    }
+    tokio::time::timeout_at(deadline.into(), work).await.ok()
+}
+
 /// Raised by the epoch callback when the deadline has passed.
 #[derive(Debug, thiserror::Error)]
 #[error("deadline reached")]
@@ -165,12 +179,12 @@ impl LoadedModule {
         };
         let mut store = self.new_store(runtime, deadline);
         setup(store.data_mut());
-        let outcome = tokio::time::timeout_at(deadline.into(), async {
+        let outcome = within(deadline, async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             call(&mut store, instance).await
         })
         .await;
-        let Ok(outcome) = outcome else {
+        let Some(outcome) = outcome else {
             return Err(self.deadline_passed());
         };
         let result = outcome.map_err(|error| self.classify(error, &store))?;

@@ -19,5 +19,6 @@ mod python;
 mod queue;
 mod shop;
 mod startup;
+mod storage;
 mod todo;
 mod ws;

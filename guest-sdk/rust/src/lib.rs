@@ -28,6 +28,7 @@ pub mod http;
 pub mod log;
 pub mod orm;
 pub mod queue;
+pub mod storage;
 pub mod ws;
 
 /// Generated bindings for the `plughost:platform/service@0.1.0` world (HTTP, events, jobs).

@@ -9,6 +9,7 @@ pub mod events;
 pub mod log;
 pub mod orm;
 pub mod queue;
+pub mod storage;
 pub mod ws;
 
 use crate::runtime::CapabilityDescriptor;
@@ -24,6 +25,7 @@ pub const ALL: &[CapabilityDescriptor] = &[
     queue::CAPABILITY,
     events::CAPABILITY,
     ws::CAPABILITY,
+    storage::CAPABILITY,
 ];
 
 /// The capability called `name`.

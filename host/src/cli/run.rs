@@ -77,6 +77,7 @@ pub fn resolve_config(
     database_url: Option<String>,
 ) -> anyhow::Result<HostConfig> {
     let mut config = load_config(explicit, plugins)?;
+    config.data_beside(plugins);
     let url = database_url.unwrap_or_else(|| config.database_url(plugins));
     config.database.url = Some(url);
     Ok(config)

@@ -13,6 +13,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("events.wit", include_str!("../../../wit/events.wit")),
     ("queue.wit", include_str!("../../../wit/queue.wit")),
     ("ws.wit", include_str!("../../../wit/ws.wit")),
+    ("storage.wit", include_str!("../../../wit/storage.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.
@@ -48,6 +49,10 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
     (
         "plughost/ws.py",
         include_str!("../../../guest-sdk/python/plughost/ws.py"),
+    ),
+    (
+        "plughost/storage.py",
+        include_str!("../../../guest-sdk/python/plughost/storage.py"),
     ),
     (
         "plughost/_defaults.py",

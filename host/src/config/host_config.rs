@@ -41,6 +41,10 @@ pub struct HostConfig {
     /// then ([`HostConfig::unknown_sections`]).
     #[serde(flatten)]
     pub sections: BTreeMap<String, toml::Value>,
+    /// The host's data folder (`data/` beside the plugins folder), where capabilities keep
+    /// what they hold on disk; set by `host run` ([`HostConfig::data_beside`]).
+    #[serde(skip)]
+    pub data_dir: PathBuf,
     /// Set when no tenant was declared and the implicit `default` tenant holds every folder.
     #[serde(skip)]
     implicit_tenant: bool,
@@ -300,6 +304,7 @@ impl Default for HostConfig {
             backplane: BackplaneConfig::default(),
             admin: AdminConfig::default(),
             sections: BTreeMap::new(),
+            data_dir: PathBuf::new(),
             implicit_tenant: false,
         };
         config.add_default_tenant();
@@ -460,18 +465,27 @@ impl HostConfig {
         Ok(())
     }
 
+    /// Sets the data folder to `data/` beside `plugins`.
+    pub fn data_beside(&mut self, plugins: &Path) {
+        self.data_dir = beside(plugins).join("data");
+    }
+
+    /// The data folder (`data` in the working folder until `host run` sets it).
+    pub fn data_dir(&self) -> PathBuf {
+        if self.data_dir.as_os_str().is_empty() {
+            return PathBuf::from("data");
+        }
+        self.data_dir.clone()
+    }
+
     /// The database URL: configured, or an SQLite file `data/plughost.db` beside `plugins`.
     pub fn database_url(&self, plugins: &Path) -> String {
         if let Some(url) = &self.database.url {
             return url.clone();
         }
-        let base = plugins
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
         format!(
             "sqlite://{}",
-            base.join("data").join("plughost.db").display()
+            beside(plugins).join("data").join("plughost.db").display()
         )
     }
 
@@ -486,6 +500,14 @@ impl HostConfig {
             .unwrap_or_else(std::env::temp_dir);
         base.join("plughost")
     }
+}
+
+/// The folder holding `plugins`.
+fn beside(plugins: &Path) -> &Path {
+    plugins
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 #[cfg(test)]

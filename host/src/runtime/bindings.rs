@@ -5,7 +5,11 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "plughost:platform/service@0.1.0",
-    imports: { "plughost:platform/orm": async, "plughost:platform/queue": async },
+    imports: {
+        "plughost:platform/orm": async,
+        "plughost:platform/queue": async,
+        "plughost:platform/storage": async,
+    },
     exports: { default: async },
     additional_derives: [PartialEq],
 });

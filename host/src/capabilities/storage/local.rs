@@ -1,0 +1,388 @@
+//! The local backend: each module's objects in its own folder, `STORAGE/TENANT/MODULE/`,
+//! opened as a capability (`cap-std`), so no key, `..` or planted symlink reaches a file
+//! outside it. An object is one file: a small header (content type, metadata, etag) and
+//! the bytes, written aside in `tmp/` and renamed into `objects/`, so a reader or a crash
+//! never sees a partial object.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::key::{self, Key, OBJECT_SUFFIX};
+
+/// Starts every object file.
+const MAGIC: &[u8; 4] = b"PHO1";
+/// Largest header the host reads back.
+const MAX_HEADER: u32 = 64 * 1024;
+/// Most files and folders one listing looks at.
+const MAX_LISTED: usize = 100_000;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No object at the key.
+    #[error("no object at key '{0}'")]
+    NotFound(String),
+    /// The path led outside the module's root (a planted symlink).
+    #[error("{0}")]
+    Denied(String),
+    /// The input was not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The disk failed.
+    #[error("storage failed: {0}")]
+    Internal(String),
+}
+
+/// What the host knows of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its content type.
+    pub content_type: String,
+    /// Hash of its bytes.
+    pub etag: String,
+    /// Last written, ms since the Unix epoch.
+    pub modified_ms: u64,
+    /// Its metadata.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// The header of an object file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    content_type: String,
+    metadata: Vec<(String, String)>,
+    etag: String,
+}
+
+/// Where every module's folder lives.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    /// Storage under `root` (created when first used).
+    pub fn new(root: PathBuf) -> LocalStorage {
+        LocalStorage { root }
+    }
+
+    /// The folder of `module` of `tenant` (both identifiers checked at load), opened as a
+    /// capability: nothing reached through it can be outside it.
+    pub fn open(&self, tenant: &str, module: &str) -> Result<ModuleRoot, StorageError> {
+        let path = self.root.join(tenant).join(module);
+        std::fs::create_dir_all(path.join("objects"))
+            .and_then(|()| std::fs::create_dir_all(path.join("tmp")))
+            .map_err(|e| internal(&path, e))?;
+        let dir =
+            Dir::open_ambient_dir(&path, ambient_authority()).map_err(|e| internal(&path, e))?;
+        Ok(ModuleRoot { dir })
+    }
+}
+
+fn internal(path: &Path, e: std::io::Error) -> StorageError {
+    StorageError::Internal(format!("{}: {e}", path.display()))
+}
+
+/// One module's folder.
+pub struct ModuleRoot {
+    dir: Dir,
+}
+
+impl ModuleRoot {
+    /// Writes `data` at `key` (aside, then renamed into place).
+    pub fn put(
+        &self,
+        key: &Key,
+        data: &[u8],
+        content_type: String,
+        metadata: Vec<(String, String)>,
+    ) -> Result<ObjectInfo, StorageError> {
+        let header = Header {
+            content_type,
+            metadata,
+            etag: etag(data),
+        };
+        let tmp = format!("tmp/{}", uuid::Uuid::new_v4());
+        let written = self.write_aside(&tmp, &header, data);
+        if let Err(e) = written {
+            let _ = self.dir.remove_file(&tmp);
+            return Err(self.io(key, e));
+        }
+        self.place(key, &tmp)?;
+        self.head(key)
+    }
+
+    fn write_aside(&self, tmp: &str, header: &Header, data: &[u8]) -> std::io::Result<()> {
+        let header = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+        let mut file = self.dir.create(tmp)?;
+        file.write_all(MAGIC)?;
+        file.write_all(&(header.len() as u32).to_le_bytes())?;
+        file.write_all(&header)?;
+        file.write_all(data)?;
+        // The bytes reach the disk before the rename makes them the object.
+        file.sync_data()
+    }
+
+    fn place(&self, key: &Key, tmp: &str) -> Result<(), StorageError> {
+        let folder = key.folder();
+        let moved = (if folder.is_empty() {
+            Ok(())
+        } else {
+            self.dir.create_dir_all(format!("objects/{folder}"))
+        })
+        .and_then(|()| {
+            self.dir
+                .rename(tmp, &self.dir, format!("objects/{}", key.path()))
+        });
+        moved.map_err(|e| {
+            let _ = self.dir.remove_file(tmp);
+            self.io(key, e)
+        })
+    }
+
+    /// The object's bytes, all or `range` (`start`, exclusive `end`).
+    pub fn get(
+        &self,
+        key: &Key,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<Vec<u8>, StorageError> {
+        let (mut file, offset, size) = self.open(key)?;
+        let (start, end) = match range {
+            None => (0, size),
+            Some((start, end)) => (start, end.unwrap_or(size).min(size)),
+        };
+        if start > end || start > size {
+            return Err(StorageError::Invalid(format!(
+                "range {start}..{end} is outside object '{}' of {size} bytes",
+                key.as_str()
+            )));
+        }
+        let mut bytes = Vec::with_capacity((end - start) as usize);
+        file.seek(SeekFrom::Start(offset + start))
+            .and_then(|_| (&mut file).take(end - start).read_to_end(&mut bytes))
+            .map_err(|e| self.io(key, e))?;
+        Ok(bytes)
+    }
+
+    /// What the host knows of the object.
+    pub fn head(&self, key: &Key) -> Result<ObjectInfo, StorageError> {
+        let (mut file, offset, size) = self.open(key)?;
+        let header = read_header(&mut file).map_err(|e| self.io(key, e))?;
+        let modified_ms = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| t.into_std())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as u64);
+        let _ = offset;
+        Ok(ObjectInfo {
+            key: key.as_str().to_string(),
+            size,
+            content_type: header.content_type,
+            etag: header.etag,
+            modified_ms,
+            metadata: header.metadata,
+        })
+    }
+
+    /// Removes the object; whether there was one.
+    pub fn delete(&self, key: &Key) -> Result<bool, StorageError> {
+        match self.dir.remove_file(format!("objects/{}", key.path())) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.io(key, e)),
+        }
+    }
+
+    /// Copies `from` to `to`.
+    pub fn copy(&self, from: &Key, to: &Key) -> Result<ObjectInfo, StorageError> {
+        self.open(from)?;
+        let tmp = format!("tmp/{}", uuid::Uuid::new_v4());
+        self.dir
+            .copy(format!("objects/{}", from.path()), &self.dir, &tmp)
+            .map_err(|e| {
+                let _ = self.dir.remove_file(&tmp);
+                self.io(from, e)
+            })?;
+        self.place(to, &tmp)?;
+        self.head(to)
+    }
+
+    /// Up to `limit` keys starting with `prefix` and after `cursor`, in key order, and
+    /// whether more follow.
+    pub fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Key>, bool), StorageError> {
+        let folder = prefix_folder(prefix)?;
+        let mut keys = Vec::new();
+        let mut visited = 0;
+        let start = if folder.is_empty() {
+            "objects".to_string()
+        } else {
+            format!(
+                "objects/{}",
+                folder
+                    .iter()
+                    .map(|s| key::encode(s))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            )
+        };
+        let base = folder.join("/");
+        self.walk(&start, &base, &mut keys, &mut visited)?;
+        keys.retain(|k| k.starts_with(prefix) && cursor.is_none_or(|c| k.as_str() > c));
+        keys.sort_unstable();
+        let more = keys.len() > limit;
+        keys.truncate(limit);
+        let keys = keys.iter().filter_map(|k| Key::parse(k).ok()).collect();
+        Ok((keys, more))
+    }
+
+    fn walk(
+        &self,
+        folder: &str,
+        base: &str,
+        keys: &mut Vec<String>,
+        visited: &mut usize,
+    ) -> Result<(), StorageError> {
+        let entries = match self.dir.read_dir(folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StorageError::Internal(format!("cannot list: {e}"))),
+        };
+        for entry in entries {
+            *visited += 1;
+            if *visited > MAX_LISTED {
+                return Err(StorageError::Invalid(format!(
+                    "more than {MAX_LISTED} objects and folders under this prefix; list a longer prefix"
+                )));
+            }
+            let entry = entry.map_err(|e| StorageError::Internal(format!("cannot list: {e}")))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file_type = entry
+                .file_type()
+                .map_err(|e| StorageError::Internal(format!("cannot list: {e}")))?;
+            let join = |segment: String| {
+                if base.is_empty() {
+                    segment
+                } else {
+                    format!("{base}/{segment}")
+                }
+            };
+            if file_type.is_dir() {
+                if let Some(segment) = key::decode(&name) {
+                    self.walk(&format!("{folder}/{name}"), &join(segment), keys, visited)?;
+                }
+            } else if file_type.is_file()
+                && let Some(stem) = name.strip_suffix(OBJECT_SUFFIX)
+                && let Some(segment) = key::decode(stem)
+            {
+                keys.push(join(segment));
+            }
+            // Anything else (a planted symlink, a FIFO) is not an object: never listed.
+        }
+        Ok(())
+    }
+
+    /// The object's file positioned after its header, the header's length and its size.
+    fn open(&self, key: &Key) -> Result<(cap_std::fs::File, u64, u64), StorageError> {
+        let mut file = self
+            .dir
+            .open(format!("objects/{}", key.path()))
+            .map_err(|e| self.io(key, e))?;
+        let total = file.metadata().map_err(|e| self.io(key, e))?.len();
+        let header_len = header_length(&mut file).map_err(|e| self.io(key, e))?;
+        let offset = 8 + u64::from(header_len);
+        if total < offset {
+            return Err(StorageError::Internal(format!(
+                "object '{}' is damaged (shorter than its header)",
+                key.as_str()
+            )));
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|e| self.io(key, e))?;
+        Ok((file, offset, total - offset))
+    }
+
+    fn io(&self, key: &Key, e: std::io::Error) -> StorageError {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => StorageError::NotFound(key.as_str().to_string()),
+            // cap-std refuses a path that leads outside the root (a planted symlink).
+            std::io::ErrorKind::PermissionDenied => StorageError::Denied(format!(
+                "key '{}' leads outside the module's storage root; the host refused it",
+                key.as_str()
+            )),
+            // Objects and folders never share a name (see `key`), so a file where a folder
+            // should be, or the reverse, or a link loop, was planted in the root.
+            _ if matches!(e.raw_os_error(), Some(17 | 20 | 21 | 40)) => {
+                StorageError::Denied(format!(
+                    "key '{}' leads through something in the storage root the host did not \
+                     make; the host refused it",
+                    key.as_str()
+                ))
+            }
+            _ => StorageError::Internal(format!("key '{}': {e}", key.as_str())),
+        }
+    }
+}
+
+/// The segments of `prefix` before its last `/` (the folder a listing starts in).
+fn prefix_folder(prefix: &str) -> Result<Vec<&str>, StorageError> {
+    if prefix.len() > key::MAX_KEY_BYTES || prefix.chars().any(char::is_control) {
+        return Err(StorageError::Invalid(
+            "a prefix is at most 1,024 bytes, without control characters".into(),
+        ));
+    }
+    let Some((folder, _)) = prefix.rsplit_once('/') else {
+        return Ok(Vec::new());
+    };
+    let segments: Vec<&str> = folder.split('/').collect();
+    if segments
+        .iter()
+        .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
+        return Err(StorageError::Invalid(format!(
+            "prefix '{}' has an empty, '.' or '..' segment",
+            prefix.escape_default()
+        )));
+    }
+    Ok(segments)
+}
+
+fn header_length(file: &mut cap_std::fs::File) -> std::io::Result<u32> {
+    let mut head = [0u8; 8];
+    file.read_exact(&mut head)?;
+    if &head[..4] != MAGIC {
+        return Err(std::io::Error::other("not an object file"));
+    }
+    let length = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+    if length > MAX_HEADER {
+        return Err(std::io::Error::other("object header too large"));
+    }
+    Ok(length)
+}
+
+fn read_header(file: &mut cap_std::fs::File) -> std::io::Result<Header> {
+    let length = header_length(file)?;
+    let mut bytes = vec![0; length as usize];
+    file.read_exact(&mut bytes)?;
+    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+}
+
+/// A strong validator of `data`: the first 128 bits of its SHA-256, in hex.
+fn etag(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,99 @@
+//! Test fixture: every storage call behind a route, the key taken as the module got it.
+//!
+//! `PUT /objects/{*key}` stores the body (content type from the request, metadata from
+//! `x-meta-NAME` headers) and answers the object's info; `GET /objects/{*key}` answers the
+//! bytes (`?start=&end=` for a range); `DELETE`, `/head`, `/exists`, `/list?prefix=&cursor=
+//! &limit=`, `POST /copy?source=&target=`; `PUT /raw?key=` stores under a key given in the
+//! query, undecoded by the router (for escape attempts).
+
+use plughost_sdk::Result;
+use plughost_sdk::http::{Request, Response, Router};
+use plughost_sdk::storage::{self, ObjectInfo, Put};
+use serde_json::{Value, json};
+
+struct StorageProbe;
+
+impl plughost_sdk::Module for StorageProbe {
+    fn routes(router: Router) -> Router {
+        router
+            .put("/objects/{*key}", |r| put(&r, key(&r)))
+            .put("/raw", |r| {
+                put(&r, r.query_param("key").unwrap_or_default())
+            })
+            .get("/objects/{*key}", get)
+            .delete("/objects/{*key}", |r| {
+                let deleted = storage::delete(&key(&r))?;
+                Ok(Response::json_value(&json!({ "deleted": deleted })))
+            })
+            .get("/head/{*key}", |r| {
+                Ok(Response::json_value(&info(&storage::head(&key(&r))?)))
+            })
+            .get("/exists/{*key}", |r| {
+                let exists = storage::exists(&key(&r))?;
+                Ok(Response::json_value(&json!({ "exists": exists })))
+            })
+            .get("/list", list)
+            .post("/copy", |r| {
+                let source = r.query_param("source").unwrap_or_default();
+                let target = r.query_param("target").unwrap_or_default();
+                Ok(Response::json_value(&info(&storage::copy(
+                    &source, &target,
+                )?)))
+            })
+    }
+}
+
+fn key(request: &Request) -> String {
+    request.param("key").unwrap_or_default().to_string()
+}
+
+fn put(request: &Request, key: String) -> Result<Response> {
+    let mut options = Put::new();
+    if let Some(content_type) = request.header("content-type") {
+        options = options.content_type(content_type);
+    }
+    for (name, value) in &request.headers {
+        if let Some(meta) = name.strip_prefix("x-meta-") {
+            options = options.metadata(meta, value);
+        }
+    }
+    let stored = storage::put(&key, &request.body, options)?;
+    Ok(Response::json_value(&info(&stored)).with_status(201))
+}
+
+fn get(request: Request) -> Result<Response> {
+    let key = key(&request);
+    let start = request.query_param("start").and_then(|s| s.parse().ok());
+    let end = request.query_param("end").and_then(|s| s.parse().ok());
+    let bytes = match start {
+        Some(start) => storage::get_range(&key, start, end)?,
+        None => storage::get(&key)?,
+    };
+    let content_type = storage::head(&key)?.content_type;
+    Ok(Response::status(200)
+        .with_header("content-type", &content_type)
+        .with_body(bytes))
+}
+
+fn list(request: Request) -> Result<Response> {
+    let prefix = request.query_param("prefix").unwrap_or_default();
+    let cursor = request.query_param("cursor");
+    let limit = request
+        .query_param("limit")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let page = storage::list(&prefix, cursor.as_deref(), limit)?;
+    let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+    Ok(Response::json_value(
+        &json!({ "keys": keys, "next_cursor": page.next_cursor }),
+    ))
+}
+
+fn info(info: &ObjectInfo) -> Value {
+    json!({
+        "key": info.key, "size": info.size, "content_type": info.content_type,
+        "etag": info.etag, "modified_ms": info.modified_ms, "metadata": info.metadata,
+    })
+}
+
+plughost_sdk::export_module!(StorageProbe);

@@ -40,7 +40,7 @@ pub struct HostConfig {
     /// …), read by that capability when it starts; a key no capability reads is refused
     /// then ([`HostConfig::unknown_sections`]).
     #[serde(flatten)]
-    pub sections: BTreeMap<String, toml::Value>,
+    pub sections: super::Sections,
     /// The host's data folder (`data/` beside the plugins folder), where capabilities keep
     /// what they hold on disk; set by `host run` ([`HostConfig::data_beside`]).
     #[serde(skip)]
@@ -387,13 +387,7 @@ impl HostConfig {
     /// A capability's section parsed into its settings type; absent is the default.
     /// Errors name the section, e.g. `host.toml [queue]: unknown field `pol-ms``.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, String> {
-        let Some(value) = self.sections.get(name) else {
-            return Ok(T::default());
-        };
-        value
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("host.toml [{name}]: {}", e.message().trim_end()))
+        super::section(&self.sections, "host.toml ", name)
     }
 
     /// Refuses what no one reads: a top-level key that is neither the host's nor one of
@@ -405,18 +399,7 @@ impl HostConfig {
         capabilities: &[&str],
         unknown: impl Fn(&str) -> String,
     ) -> Result<(), String> {
-        if let Some(key) = self
-            .sections
-            .keys()
-            .find(|k| !sections.contains(&k.as_str()))
-        {
-            let mut known: Vec<&str> = KEYS.iter().chain(sections).copied().collect();
-            known.sort_unstable();
-            return Err(format!(
-                "unknown key '{key}' in host.toml; this host reads: {}",
-                known.join(", ")
-            ));
-        }
+        super::unknown_keys(&self.sections, "host.toml", KEYS, sections)?;
         for (tenant, t) in &self.tenants {
             if let Some(name) = t.allow.keys().find(|c| !capabilities.contains(&c.as_str())) {
                 return Err(format!("tenants.{tenant}.allow: {}", unknown(name)));

@@ -43,7 +43,7 @@ pub struct Manifest {
     /// `[queue]`, `[ws]`, …), read and checked by that capability's *configure*; a key no
     /// capability reads is refused there ([`Manifest::unknown_sections`]).
     #[serde(flatten)]
-    pub sections: BTreeMap<String, toml::Value>,
+    pub sections: super::Sections,
 }
 
 /// The keys the host itself reads; every other key is a capability's section.
@@ -129,33 +129,16 @@ impl Manifest {
     }
 
     /// A capability's section parsed into its settings type; absent is the default.
-    /// Errors name the section, e.g. `[events]: unknown field `subscrib``.
+    /// Errors name the section, e.g. `[events]: unknown field `subscrib`` (the loader puts
+    /// the manifest's path before it).
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, String> {
-        let Some(value) = self.sections.get(name) else {
-            return Ok(T::default());
-        };
-        value
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("[{name}]: {}", e.message().trim_end()))
+        super::section(&self.sections, "", name)
     }
 
-    /// The keys that neither the host nor any of `sections` (the capabilities' sections)
-    /// reads, each with what to do.
+    /// Refuses a key that neither the host nor any of `sections` (the capabilities'
+    /// sections) reads.
     pub fn unknown_sections(&self, sections: &[&str]) -> Result<(), String> {
-        let Some(key) = self
-            .sections
-            .keys()
-            .find(|k| !sections.contains(&k.as_str()))
-        else {
-            return Ok(());
-        };
-        let mut known: Vec<&str> = KEYS.iter().chain(sections).copied().collect();
-        known.sort_unstable();
-        Err(format!(
-            "unknown key '{key}' in plugin.toml; this host reads: {}",
-            known.join(", ")
-        ))
+        super::unknown_keys(&self.sections, MANIFEST_FILE, KEYS, sections)
     }
 
     fn normalize(&mut self) {

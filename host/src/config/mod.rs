@@ -17,6 +17,44 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
     toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))
 }
 
+/// Capability sections kept as raw TOML until their capability reads them.
+pub type Sections = std::collections::BTreeMap<String, toml::Value>;
+
+/// Section `name` parsed into its settings type; absent is the default. Errors start with
+/// `label` and the section, e.g. `host.toml [queue]: unknown field `pol-ms``.
+pub(crate) fn section<T: serde::de::DeserializeOwned + Default>(
+    sections: &Sections,
+    label: &str,
+    name: &str,
+) -> Result<T, String> {
+    let Some(value) = sections.get(name) else {
+        return Ok(T::default());
+    };
+    value
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{label}[{name}]: {}", e.message().trim_end()))
+}
+
+/// Refuses a key of `file` that is neither one of the file's own `keys` nor one of
+/// `readers` (the sections the capabilities read), naming every key the host reads.
+pub(crate) fn unknown_keys(
+    sections: &Sections,
+    file: &str,
+    keys: &[&str],
+    readers: &[&str],
+) -> Result<(), String> {
+    let Some(key) = sections.keys().find(|k| !readers.contains(&k.as_str())) else {
+        return Ok(());
+    };
+    let mut known: Vec<&str> = keys.iter().chain(readers).copied().collect();
+    known.sort_unstable();
+    Err(format!(
+        "unknown key '{key}' in {file}; this host reads: {}",
+        known.join(", ")
+    ))
+}
+
 /// A configured URL (database, backplane) without its password, for messages.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

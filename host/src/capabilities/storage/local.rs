@@ -175,7 +175,7 @@ impl ModuleRoot {
 
     /// What the host knows of the object.
     pub fn head(&self, key: &Key) -> Result<ObjectInfo, StorageError> {
-        let (mut file, offset, size) = self.open(key)?;
+        let (mut file, _, size) = self.open(key)?;
         let header = read_header(&mut file).map_err(|e| self.io(key, e))?;
         let modified_ms = file
             .metadata()
@@ -184,7 +184,6 @@ impl ModuleRoot {
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_millis() as u64);
-        let _ = offset;
         Ok(ObjectInfo {
             key: key.as_str().to_string(),
             size,

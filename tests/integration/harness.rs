@@ -1002,3 +1002,108 @@ fn poll<C: Condition>(
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A real SMTP server (aiosmtpd, `tests/smtp/server.py`) on a free port, saving each
+/// message it accepts as `NNNN.eml` with its envelope in `NNNN.json`; stopped on drop.
+pub struct SmtpServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    /// A server that accepts every message.
+    pub fn start() -> SmtpServer {
+        SmtpServer::answering(None)
+    }
+
+    /// A server that answers every DATA with `answer` (e.g. `"550 5.7.1 no"`), if given.
+    pub fn answering(answer: Option<&str>) -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut command = Command::new(repo().join(".venv/bin/python"));
+        command
+            .arg(repo().join("tests/smtp/server.py"))
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some(answer) = answer {
+            command.args(["--answer", answer]);
+        }
+        let mut child = command
+            .spawn()
+            .expect("start tests/smtp/server.py (scripts/setup installs aiosmtpd into .venv)");
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        assert_eq!(ready.trim(), "ready", "the SMTP server did not start");
+        SmtpServer { port, dir, child }
+    }
+
+    /// host.toml's `[mail.smtp]` for this server.
+    pub fn host_toml(&self) -> String {
+        format!(
+            "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
+            self.port
+        )
+    }
+
+    /// The messages received so far, in order: (envelope, parsed message).
+    pub fn received(&self) -> Vec<(Value, Value)> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|eml| {
+                let envelope = std::fs::read_to_string(eml.with_extension("json")).unwrap();
+                (serde_json::from_str(&envelope).unwrap(), parse_eml(eml))
+            })
+            .collect()
+    }
+
+    /// How many DATA commands it refused.
+    pub fn refusals(&self) -> usize {
+        std::fs::read(self.dir.path().join("refused")).map_or(0, |r| r.len())
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message file parsed by Python's e-mail parser (`tests/smtp/parse.py`): `headers`
+/// (lower-case names) and `parts` (`content_type`, `filename`, decoded `content`).
+pub fn parse_eml(path: &Path) -> Value {
+    let output = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/smtp/parse.py"))
+        .arg(path)
+        .output()
+        .expect("run tests/smtp/parse.py");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -14,6 +14,7 @@ mod hot_swap;
 mod http;
 mod limits;
 mod logging;
+mod mail;
 mod orm;
 mod python;
 mod queue;

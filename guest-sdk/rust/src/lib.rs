@@ -26,6 +26,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod log;
+pub mod mail;
 pub mod orm;
 pub mod queue;
 pub mod storage;

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod events;
 pub mod log;
+pub mod mail;
 pub mod orm;
 pub mod queue;
 pub mod storage;
@@ -16,8 +17,9 @@ use crate::runtime::CapabilityDescriptor;
 
 /// Every capability a module may import, in the order the runtime drives their phases.
 /// The order is the contract of *finish*: the ORM commits the invocation's transaction,
-/// then the queue writes the jobs dispatched outside it, then the events go out; an
-/// invocation whose transaction failed to commit sends neither.
+/// then the queue writes the jobs dispatched outside it, then the events go out, and
+/// mail queued outside it is written last; an invocation whose transaction failed to
+/// commit sends none of them.
 pub const ALL: &[CapabilityDescriptor] = &[
     log::CAPABILITY,
     config::CAPABILITY,
@@ -26,6 +28,7 @@ pub const ALL: &[CapabilityDescriptor] = &[
     events::CAPABILITY,
     ws::CAPABILITY,
     storage::CAPABILITY,
+    mail::CAPABILITY,
 ];
 
 /// The capability called `name`.

@@ -52,7 +52,7 @@ async fn list(pool: &Pool) -> anyhow::Result<()> {
             job.queue,
             job.attempts,
             job.source,
-            job.payload,
+            store::shorten(job.payload.clone(), 1024),
             job.last_error.as_deref().unwrap_or("-")
         );
     }

@@ -14,6 +14,7 @@ pub const WIT: &[(&str, &str)] = &[
     ("queue.wit", include_str!("../../../wit/queue.wit")),
     ("ws.wit", include_str!("../../../wit/ws.wit")),
     ("storage.wit", include_str!("../../../wit/storage.wit")),
+    ("mail.wit", include_str!("../../../wit/mail.wit")),
 ];
 
 /// The Python guest SDK package `plughost`.
@@ -53,6 +54,10 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
     (
         "plughost/storage.py",
         include_str!("../../../guest-sdk/python/plughost/storage.py"),
+    ),
+    (
+        "plughost/mail.py",
+        include_str!("../../../guest-sdk/python/plughost/mail.py"),
     ),
     (
         "plughost/_defaults.py",

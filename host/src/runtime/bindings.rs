@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
         "plughost:platform/orm": async,
         "plughost:platform/queue": async,
         "plughost:platform/storage": async,
+        "plughost:platform/mail": async,
     },
     exports: { default: async },
     additional_derives: [PartialEq],

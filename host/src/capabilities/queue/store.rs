@@ -63,6 +63,18 @@ pub struct QueueDepth {
     pub jobs: u64,
 }
 
+/// `text` cut to at most `limit` bytes (on a character boundary), saying how long it was.
+pub fn shorten(text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -316,7 +328,8 @@ pub async fn dead(pool: &Pool) -> Result<Vec<DeadJob>, OrmError> {
                 id,
                 tenant,
                 queue,
-                payload,
+                // A mail's payload carries the whole message: list its head only.
+                payload: shorten(payload, super::MAX_PAYLOAD),
                 attempts: attempts as u32,
                 last_error: match last {
                     SqlValue::Text(e) => Some(e),

@@ -308,3 +308,278 @@ fn a_module_without_the_storage_capability_is_denied() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(refused.body.contains("storage"), "{}", refused.body);
 }
+
+/// The host's peak resident memory so far, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/PID/status");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+fn long_running_probe(host_toml: &str) -> Plugins {
+    HostBuilder::new()
+        .host_toml(host_toml)
+        .module("storage-probe", "storage-probe")
+        .edit(
+            "storage-probe",
+            "[capabilities]",
+            "[limits]\ndeadline-ms = 60000\n\n[capabilities]",
+        )
+        .build()
+}
+
+#[test]
+fn a_gibibyte_object_is_written_in_pieces_and_read_by_ranges_with_the_host_memory_bounded() {
+    const GIB: u64 = 1 << 30;
+    let plugins = long_running_probe("");
+    let host = plugins.start();
+    let written = host.request(
+        "POST",
+        &format!(
+            "/storage-probe/generate?key=big/one.bin&size={GIB}&piece={}",
+            8 << 20
+        ),
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(written.status, 201, "{}", written.body);
+    assert_eq!(written.json()["size"], GIB);
+    let on_disk = module_root(&plugins, "storage-probe").join("objects/big/one.bin~");
+    assert!(std::fs::metadata(&on_disk).unwrap().len() > GIB);
+    let verified = host.get(&format!(
+        "/storage-probe/verify?key=big/one.bin&piece={}",
+        8 << 20
+    ));
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(verified.json()["ok"], true, "{}", verified.body);
+    // Neither the host nor the module ever held the object: the host's peak stays far
+    // below it (the module's 64 MiB memory and the host's own included).
+    let peak = peak_memory(host.pid());
+    assert!(
+        peak < 512 << 20,
+        "the host peaked at {} MiB while moving a 1 GiB object",
+        peak >> 20
+    );
+    let whole = host.get("/storage-probe/objects/big/one.bin");
+    assert_eq!(whole.status, 400, "{}", whole.body);
+    assert!(whole.body.contains("by ranges"), "{}", whole.body);
+}
+
+#[test]
+fn an_upload_dropped_without_commit_leaves_nothing_behind() {
+    let plugins = probe();
+    let host = plugins.start();
+    let abandoned = host.request(
+        "POST",
+        "/storage-probe/abandon?key=half.bin&size=300000",
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(abandoned.status, 200, "{}", abandoned.body);
+    assert_eq!(abandoned.json()["written"], 300000);
+    assert_eq!(host.get("/storage-probe/objects/half.bin").status, 404);
+    let tmp = module_root(&plugins, "storage-probe").join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "files left in tmp/: {left:?}");
+    // Its quota came back too: a full-quota object fits afterwards (checked below).
+}
+
+fn put(host: &crate::harness::Host, path: &str, size: usize) -> crate::harness::Reply {
+    host.request("PUT", path, &[], vec![b'q'; size])
+}
+
+#[test]
+fn quotas_hold_under_concurrent_writers_and_nothing_over_them_is_written() {
+    const PIECE: usize = 512 * 1024;
+    let plugins = HostBuilder::new()
+        .host_toml(&format!(
+            "[server]\nbody-limit-bytes = 8388608\n[storage]\nmodule-max-bytes = {}\n",
+            5 * PIECE
+        ))
+        .module("storage-probe", "storage-probe")
+        .build();
+    let host = std::sync::Arc::new(plugins.start());
+    let writers: Vec<_> = (0..12)
+        .map(|i| {
+            let host = host.clone();
+            std::thread::spawn(move || put(&host, &format!("/storage-probe/objects/q/{i}"), PIECE))
+        })
+        .collect();
+    let replies: Vec<_> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let stored = replies.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        stored,
+        5,
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, &r.body))
+            .collect::<Vec<_>>()
+    );
+    for refused in replies.iter().filter(|r| r.status != 201) {
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(
+            refused.body.contains("module-max-bytes"),
+            "{}",
+            refused.body
+        );
+    }
+    let listed = host.get("/storage-probe/list?prefix=q/").json();
+    assert_eq!(listed["keys"].as_array().unwrap().len(), 5, "{listed}");
+    let tmp = module_root(&plugins, "storage-probe").join("tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    // Replacing an object with one of the same size fits; a bigger one does not.
+    let first = listed["keys"][0].as_str().unwrap().to_string();
+    assert_eq!(
+        put(&host, &format!("/storage-probe/objects/{first}"), PIECE).status,
+        201
+    );
+    assert_eq!(
+        put(&host, &format!("/storage-probe/objects/{first}"), PIECE + 1).status,
+        400
+    );
+    // A delete gives its bytes back.
+    let deleted = host.request(
+        "DELETE",
+        &format!("/storage-probe/objects/{first}"),
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(
+        put(&host, "/storage-probe/objects/q/again", PIECE).status,
+        201
+    );
+    // An upload counts as it goes: the 6th piece of a 6-piece object is refused.
+    let generated = host.request(
+        "POST",
+        &format!(
+            "/storage-probe/generate?key=q/streamed&size={}&piece={PIECE}",
+            6 * PIECE
+        ),
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(generated.status, 400, "{}", generated.body);
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+#[test]
+fn a_tenant_quota_counts_all_its_modules_and_restarts_keep_the_count() {
+    let plugins = HostBuilder::new()
+        .host_toml("[storage]\ntenant-max-objects = 3\n")
+        .module("storage-probe", "storage-probe")
+        .module("storage-probe", "storage-probe-2")
+        .edit(
+            "storage-probe-2",
+            "name = \"storage-probe\"",
+            "name = \"storage-probe-2\"",
+        )
+        .edit(
+            "storage-probe-2",
+            "prefix = \"/storage-probe\"",
+            "prefix = \"/storage-probe-2\"",
+        )
+        .build();
+    let host = plugins.start();
+    assert_eq!(put(&host, "/storage-probe/objects/a", 10).status, 201);
+    assert_eq!(put(&host, "/storage-probe/objects/b", 10).status, 201);
+    assert_eq!(put(&host, "/storage-probe-2/objects/a", 10).status, 201);
+    let refused = put(&host, "/storage-probe-2/objects/b", 10);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("tenant 'default'"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("tenant-max-objects"),
+        "{}",
+        refused.body
+    );
+    host.terminate();
+    // A new host counts what is on disk before the first write.
+    let host = plugins.start();
+    assert_eq!(put(&host, "/storage-probe-2/objects/b", 10).status, 400);
+    assert_eq!(
+        put(&host, "/storage-probe/objects/a", 10).status,
+        201,
+        "replacing fits"
+    );
+}
+
+#[test]
+fn a_published_url_serves_the_object_with_ranges_and_etags_until_it_expires() {
+    let plugins = probe();
+    let host = plugins.start();
+    let stored = host.request(
+        "PUT",
+        "/storage-probe/objects/site/page.html",
+        &[("content-type", "text/html")],
+        b"<h1>hello, world</h1>".to_vec(),
+    );
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    let etag = format!("\"{}\"", stored.json()["etag"].as_str().unwrap());
+    let url = host
+        .get("/storage-probe/publish/site/page.html?seconds=60")
+        .json()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("/_storage/"), "{url}");
+    let whole = host.get(&url);
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    assert_eq!(whole.body, "<h1>hello, world</h1>");
+    assert_eq!(whole.header("content-type"), Some("text/html"));
+    assert_eq!(whole.header("etag"), Some(etag.as_str()));
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    // Module content on the host's origin: no sniffing, no script with the host's origin.
+    assert_eq!(whole.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(whole.header("content-security-policy"), Some("sandbox"));
+    let part = host.request("GET", &url, &[("range", "bytes=4-8")], Vec::new());
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, "hello");
+    assert_eq!(part.header("content-range"), Some("bytes 4-8/21"));
+    let past = host.request("GET", &url, &[("range", "bytes=50-")], Vec::new());
+    assert_eq!(past.status, 416);
+    let cached = host.request("GET", &url, &[("if-none-match", &etag)], Vec::new());
+    assert_eq!(cached.status, 304);
+    let mut forged = url.clone();
+    forged.replace_range(12..13, if &url[12..13] == "A" { "B" } else { "A" });
+    assert_eq!(host.get(&forged).status, 403);
+    let short = host
+        .get("/storage-probe/publish/site/page.html?seconds=1")
+        .json()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(host.get(&short).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let expired = host.get(&short);
+    assert_eq!(expired.status, 403);
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+    assert_eq!(
+        host.get("/storage-probe/publish/site/page.html?seconds=0")
+            .status,
+        400
+    );
+    assert_eq!(
+        host.get("/storage-probe/publish/site/none.html").status,
+        404
+    );
+    host.request(
+        "DELETE",
+        "/storage-probe/objects/site/page.html",
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(host.get(&url).status, 404);
+}

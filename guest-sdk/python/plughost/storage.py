@@ -6,6 +6,8 @@ patterns, e.g. `storage = ["uploads/*"]`).
     data = storage.get("uploads/a.txt")
     first = storage.get("uploads/a.txt", start=0, end=2)
     page = storage.list("uploads/", limit=100)   # page.objects, page.next_cursor
+    upload = storage.begin_upload("big.bin"); upload.append(piece); upload.commit()
+    url = storage.publish("uploads/a.txt", 3600)   # "/_storage/...", served by the host
 
 A call outside the grant raises Err(Error_Denied); a missing object Err(Error_NotFound).
 """
@@ -64,3 +66,24 @@ def copy(source: str, target: str) -> ObjectInfo:
 def keys(page: Listing) -> List[str]:
     """The keys of a listing's page."""
     return [o.key for o in page.objects]
+
+
+Upload = _storage.Upload
+
+
+def begin_upload(
+    key: str,
+    content_type: Optional[str] = None,
+    metadata: Optional[Dict[str, str]] = None,
+) -> Upload:
+    """Starts writing an object in pieces, for objects too large to hold in memory:
+    upload.append(piece) (at most 64 MiB each), then upload.commit(). An upload dropped
+    without commit leaves nothing at the key."""
+    options = _storage.PutOptions(content_type, sorted((metadata or {}).items()))
+    return _storage.begin_upload(key, options)
+
+
+def publish(key: str, expires_in_seconds: int) -> str:
+    """A URL path ("/_storage/...") at which the host serves the object to anyone holding it,
+    with byte ranges and its ETag, for expires_in_seconds (at most 7 days)."""
+    return _storage.publish(key, expires_in_seconds)

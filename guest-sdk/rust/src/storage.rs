@@ -7,6 +7,12 @@
 //! let bytes = storage::get("uploads/a.txt")?;
 //! let first = storage::get_range("uploads/a.txt", 0, Some(2))?;
 //! let page = storage::list("uploads/", None, 100)?;
+//!
+//! // Larger than memory: write in pieces, read by ranges, hand browsers a URL.
+//! let upload = storage::begin_upload("videos/big.mp4", Put::new().content_type("video/mp4"))?;
+//! upload.append(&piece)?;
+//! let info = upload.commit()?;
+//! let url = storage::publish("videos/big.mp4", 3600)?; // "/_storage/…", served by the host
 //! ```
 
 use crate::Result;
@@ -17,6 +23,9 @@ pub use wit::Listing;
 /// What the host knows of an object: key, size, content type, etag, modified time (ms),
 /// metadata.
 pub use wit::ObjectInfo;
+/// An object being written in pieces: `append` (at most 64 MiB each), `written`,
+/// `commit`; dropped without `commit`, nothing is left at the key.
+pub use wit::Upload;
 
 /// How to write an object: its content type and metadata.
 #[derive(Debug, Clone, Default)]
@@ -87,4 +96,19 @@ pub fn list(prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Listing> {
 /// Copies the object at `source` to `target`.
 pub fn copy(source: &str, target: &str) -> Result<ObjectInfo> {
     wit::copy(source, target)
+}
+
+/// Starts writing an object at `key` in pieces, for objects too large to hold in memory.
+pub fn begin_upload(key: &str, options: Put) -> Result<Upload> {
+    let options = wit::PutOptions {
+        content_type: options.content_type,
+        metadata: options.metadata,
+    };
+    wit::begin_upload(key, &options)
+}
+
+/// A URL path (`/_storage/…`) at which the host serves the object to anyone holding it for
+/// `seconds` (at most 7 days), with byte ranges and its ETag.
+pub fn publish(key: &str, seconds: u32) -> Result<String> {
+    wit::publish(key, seconds)
 }

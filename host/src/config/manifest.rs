@@ -185,9 +185,10 @@ fn validate_http(http: &HttpSection) -> Result<(), String> {
             "http.public '{public}' must be a folder inside the module's folder, e.g. \"public\""
         ));
     }
-    if prefix.starts_with("/_admin") {
+    if prefix.starts_with("/_") {
         return Err(format!(
-            "http.prefix '{prefix}' is reserved for the host's admin API"
+            "http.prefix '{prefix}' starts with '/_', which the host keeps for its own routes \
+             (/_admin, /_storage); choose another prefix"
         ));
     }
     for route in &http.routes {

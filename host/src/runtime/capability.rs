@@ -150,6 +150,12 @@ pub trait Capability: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// Routes it serves to anyone on the public listener, nested under the prefix it
+    /// names (`/_storage`; module prefixes never start with `/_`).
+    fn public(self: Arc<Self>) -> Option<(&'static str, axum::Router)> {
+        None
+    }
+
     /// Its admin routes, nested under `/_admin` behind the admin token.
     fn admin(self: Arc<Self>) -> Option<axum::Router> {
         None

@@ -9,7 +9,8 @@ use tokio::net::TcpListener;
 use super::state::HttpState;
 use super::{admin, dispatch};
 
-/// The public router: everything goes to modules, except `/_admin/*`, which is the admin
+/// The public router: everything goes to modules, except the capabilities' own public
+/// routes (`/_storage/*`) and `/_admin/*`, which is the admin
 /// API when host.toml sets `[admin] token` (and then only with that bearer token) and is
 /// otherwise not served here at all; `/_admin/health` stays open and says only `ok`.
 pub fn router(state: Arc<HttpState>) -> Router {
@@ -17,10 +18,13 @@ pub fn router(state: Arc<HttpState>) -> Router {
         Some(token) => admin::router(&state, Some(token.into())),
         None => admin::health_only(),
     };
-    Router::new()
-        .nest_service("/_admin", admin)
-        .fallback(dispatch::dispatch)
-        .with_state(state)
+    let mut router = Router::new().nest_service("/_admin", admin);
+    for (_, capability) in state.runtime.capabilities().iter() {
+        if let Some((prefix, routes)) = capability.clone().public() {
+            router = router.nest_service(prefix, routes);
+        }
+    }
+    router.fallback(dispatch::dispatch).with_state(state)
 }
 
 /// The router of the `[admin] listen` address: the admin API alone (behind the token

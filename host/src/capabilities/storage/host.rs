@@ -1,17 +1,22 @@
 //! The `storage` interface over the invoking module's grant and its own root. Every key is
-//! checked (shape, then grant) before the disk is touched; the disk work runs on tokio's
-//! blocking pool.
+//! checked (shape, then grant) before the backend is touched; writes go through the
+//! quotas ([`Objects`]). Uploads in progress live in the invocation's part and are thrown
+//! away with it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmtime::component::HasData;
+use wasmtime::component::{HasData, Resource};
 
+use super::backend::Owner;
 use super::key::Key;
-use super::local::{LocalStorage, ModuleRoot, ObjectInfo, StorageError};
+use super::local::{ObjectInfo, StorageError};
+use super::objects::{Objects, Upload};
+use super::signed::{MAX_EXPIRY_SECONDS, Signer};
 use crate::runtime::ModuleContext;
 use crate::runtime::bindings::GuestError;
 use crate::runtime::bindings::plughost::platform::storage::{
-    self, ByteRange, Host, Listing, PutOptions,
+    self, ByteRange, Host, HostUpload, Listing, PutOptions,
 };
 
 /// Marker tying the interface to its view.
@@ -21,16 +26,38 @@ impl HasData for StorageCapability {
     type Data<'a> = StorageView<'a>;
 }
 
-/// What storage sees: the module (grant, tenant, name) and where objects live.
+/// Storage's part of one invocation: the objects, the URL signer, the open uploads.
+pub struct StorageInvocation {
+    pub objects: Arc<Objects>,
+    pub signer: Arc<Signer>,
+    uploads: HashMap<u32, Upload>,
+    next_upload: u32,
+}
+
+impl StorageInvocation {
+    /// A part with no upload open.
+    pub fn new(objects: Arc<Objects>, signer: Arc<Signer>) -> StorageInvocation {
+        StorageInvocation {
+            objects,
+            signer,
+            uploads: HashMap::new(),
+            next_upload: 0,
+        }
+    }
+}
+
+/// What storage sees: the module (grant, tenant, name) and its part of the invocation.
 pub struct StorageView<'a> {
     pub module: &'a Arc<ModuleContext>,
-    pub storage: &'a Arc<LocalStorage>,
+    pub part: &'a mut StorageInvocation,
 }
 
 type Result<T> = std::result::Result<T, GuestError>;
 
-/// Largest object `put` takes in one call.
+/// Largest object `put` takes in one call, and `append` in one piece.
 pub const MAX_PUT_BYTES: usize = 64 << 20;
+/// Uploads one invocation may have open at once.
+const MAX_OPEN_UPLOADS: usize = 16;
 /// Most metadata entries, and their bytes in all.
 const MAX_METADATA: usize = 32;
 const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -42,7 +69,7 @@ impl From<StorageError> for GuestError {
         match error {
             StorageError::NotFound(_) => GuestError::NotFound(error.to_string()),
             StorageError::Denied(m) => GuestError::Denied(m),
-            StorageError::Invalid(m) => GuestError::Invalid(m),
+            StorageError::Invalid(m) | StorageError::Quota(m) => GuestError::Invalid(m),
             StorageError::Internal(_) => GuestError::Internal(error.to_string()),
         }
     }
@@ -71,20 +98,33 @@ impl StorageView<'_> {
         Ok(key)
     }
 
-    /// Runs `work` on the module's root, on the blocking pool.
-    async fn on_root<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&ModuleRoot) -> std::result::Result<T, StorageError> + Send + 'static,
-    ) -> Result<T> {
-        let storage = self.storage.clone();
-        let module = self.module.clone();
-        tokio::task::spawn_blocking(move || {
-            let root = storage.open(&module.tenant, &module.name)?;
-            work(&root)
-        })
-        .await
-        .map_err(|e| GuestError::Internal(format!("storage task failed: {e}")))?
-        .map_err(GuestError::from)
+    fn owner(&self) -> Owner {
+        Owner {
+            tenant: self.module.tenant.clone(),
+            module: self.module.name.clone(),
+        }
+    }
+
+    /// A storage failure as the module sees it; a quota refusal is also counted and logged.
+    fn failed(&self, error: StorageError) -> GuestError {
+        if let StorageError::Quota(message) = &error {
+            let metrics = &self.module.metrics;
+            metrics
+                .over_limit
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(module = %self.module.name, tenant = %self.module.tenant, "storage refused: {message}");
+        }
+        GuestError::from(error)
+    }
+
+    fn piece_size(&self, size: usize, what: &str) -> Result<()> {
+        if size > MAX_PUT_BYTES {
+            return Err(GuestError::Invalid(format!(
+                "{what} takes at most {MAX_PUT_BYTES} bytes in one call; this one has {size} \
+                 (use begin-upload and append pieces)"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -96,43 +136,68 @@ impl Host for StorageView<'_> {
         options: PutOptions,
     ) -> Result<storage::ObjectInfo> {
         let key = self.key(&key)?;
-        if data.len() > MAX_PUT_BYTES {
-            return Err(GuestError::Invalid(format!(
-                "put takes at most {MAX_PUT_BYTES} bytes in one call; this object has {}",
-                data.len()
-            )));
-        }
+        self.piece_size(data.len(), "put")?;
         let content_type = content_type(options.content_type)?;
         let metadata = metadata(options.metadata)?;
-        let info = self
-            .on_root(move |root| root.put(&key, &data, content_type, metadata))
-            .await?;
+        let objects = self.part.objects.clone();
+        let info = objects
+            .put(&self.owner(), &key, data, content_type, metadata)
+            .await
+            .map_err(|e| self.failed(e))?;
         Ok(info.into())
+    }
+
+    async fn begin_upload(
+        &mut self,
+        key: String,
+        options: PutOptions,
+    ) -> Result<Resource<storage::Upload>> {
+        let key = self.key(&key)?;
+        let content_type = content_type(options.content_type)?;
+        let metadata = metadata(options.metadata)?;
+        if self.part.uploads.len() >= MAX_OPEN_UPLOADS {
+            return Err(GuestError::Invalid(format!(
+                "{MAX_OPEN_UPLOADS} uploads are open; commit or drop one first"
+            )));
+        }
+        let objects = self.part.objects.clone();
+        let upload = objects
+            .begin_upload(&self.owner(), &key, content_type, metadata)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let id = self.part.next_upload;
+        self.part.next_upload = id.wrapping_add(1);
+        self.part.uploads.insert(id, upload);
+        Ok(Resource::new_own(id))
     }
 
     async fn get(&mut self, key: String, range: Option<ByteRange>) -> Result<Vec<u8>> {
         let key = self.key(&key)?;
         let range = range.map(|r| (r.start, r.end));
-        self.on_root(move |root| root.get(&key, range)).await
+        let objects = self.part.objects.clone();
+        Ok(objects.get(&self.owner(), &key, range).await?)
     }
 
     async fn head(&mut self, key: String) -> Result<storage::ObjectInfo> {
         let key = self.key(&key)?;
-        Ok(self.on_root(move |root| root.head(&key)).await?.into())
+        let objects = self.part.objects.clone();
+        Ok(objects.head(&self.owner(), &key).await?.into())
     }
 
     async fn exists(&mut self, key: String) -> Result<bool> {
         let key = self.key(&key)?;
-        match self.on_root(move |root| root.head(&key)).await {
+        let objects = self.part.objects.clone();
+        match objects.head(&self.owner(), &key).await {
             Ok(_) => Ok(true),
-            Err(GuestError::NotFound(_)) => Ok(false),
-            Err(error) => Err(error),
+            Err(StorageError::NotFound(_)) => Ok(false),
+            Err(error) => Err(error.into()),
         }
     }
 
     async fn delete(&mut self, key: String) -> Result<bool> {
         let key = self.key(&key)?;
-        self.on_root(move |root| root.delete(&key)).await
+        let objects = self.part.objects.clone();
+        Ok(objects.delete(&self.owner(), &key).await?)
     }
 
     async fn list(
@@ -147,27 +212,17 @@ impl Host for StorageView<'_> {
             .or_else(|_| self.module.check("storage", &prefix))
             .map_err(|denied| GuestError::Denied(denied.reason))?;
         let limit = limit.clamp(1, MAX_LIST) as usize;
-        let module = self.module.clone();
-        let (objects, next_cursor) = self
-            .on_root(move |root| {
-                let (keys, more) = root.list(&prefix, cursor.as_deref(), limit)?;
-                let mut objects = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    // Only keys the grant covers are shown (a narrower grant than the prefix).
-                    if module.grant.check("storage", key.as_str()).is_ok() {
-                        match root.head(key) {
-                            Ok(info) => objects.push(storage::ObjectInfo::from(info)),
-                            Err(StorageError::NotFound(_)) => {} // deleted meanwhile
-                            Err(error) => return Err(error),
-                        }
-                    }
-                }
-                let next = more
-                    .then(|| keys.last().map(|k| k.as_str().to_string()))
-                    .flatten();
-                Ok((objects, next))
-            })
+        let objects = self.part.objects.clone();
+        let (found, more) = objects
+            .list(&self.owner(), &prefix, cursor.as_deref(), limit)
             .await?;
+        let next_cursor = more.then(|| found.last().map(|o| o.key.clone())).flatten();
+        // Only keys the grant covers are shown (a narrower grant than the prefix).
+        let objects = found
+            .into_iter()
+            .filter(|o| self.module.grant.check("storage", &o.key).is_ok())
+            .map(storage::ObjectInfo::from)
+            .collect();
         Ok(Listing {
             objects,
             next_cursor,
@@ -177,10 +232,69 @@ impl Host for StorageView<'_> {
     async fn copy(&mut self, from: String, to: String) -> Result<storage::ObjectInfo> {
         let from = self.key(&from)?;
         let to = self.key(&to)?;
+        let objects = self.part.objects.clone();
+        let info = objects
+            .copy(&self.owner(), &from, &to)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(info.into())
+    }
+
+    async fn publish(&mut self, key: String, expires_in_seconds: u32) -> Result<String> {
+        let key = self.key(&key)?;
+        if !(1..=MAX_EXPIRY_SECONDS).contains(&expires_in_seconds) {
+            return Err(GuestError::Invalid(format!(
+                "expires-in-seconds must be 1 to {MAX_EXPIRY_SECONDS} (7 days)"
+            )));
+        }
+        let objects = self.part.objects.clone();
+        objects.head(&self.owner(), &key).await?;
         Ok(self
-            .on_root(move |root| root.copy(&from, &to))
-            .await?
-            .into())
+            .part
+            .signer
+            .url(&self.owner(), &key, expires_in_seconds))
+    }
+}
+
+impl HostUpload for StorageView<'_> {
+    async fn append(&mut self, upload: Resource<storage::Upload>, data: Vec<u8>) -> Result<()> {
+        self.piece_size(data.len(), "append")?;
+        let objects = self.part.objects.clone();
+        let Some(mut open) = self.part.uploads.remove(&upload.rep()) else {
+            return Err(GuestError::Invalid(
+                "this upload is already committed".into(),
+            ));
+        };
+        let outcome = objects.append(&mut open, data).await;
+        if outcome.is_ok() {
+            self.part.uploads.insert(upload.rep(), open);
+        }
+        // A failed append ends the upload: what was written is thrown away.
+        outcome.map_err(|e| self.failed(e))
+    }
+
+    async fn written(&mut self, upload: Resource<storage::Upload>) -> u64 {
+        self.part
+            .uploads
+            .get(&upload.rep())
+            .map_or(0, Upload::written)
+    }
+
+    async fn commit(&mut self, upload: Resource<storage::Upload>) -> Result<storage::ObjectInfo> {
+        let Some(open) = self.part.uploads.remove(&upload.rep()) else {
+            return Err(GuestError::Invalid(
+                "this upload is already committed, or an append to it failed".into(),
+            ));
+        };
+        let objects = self.part.objects.clone();
+        let info = objects.commit(open).await.map_err(|e| self.failed(e))?;
+        Ok(info.into())
+    }
+
+    async fn drop(&mut self, upload: Resource<storage::Upload>) -> wasmtime::Result<()> {
+        // Dropping an uncommitted upload removes its file and gives its quota back.
+        self.part.uploads.remove(&upload.rep());
+        Ok(())
     }
 }
 

@@ -1,9 +1,14 @@
-//! Storage's life cycle: the backend opened at start; each invocation gets a handle on it.
+//! Storage's life cycle: the backend, quotas and URL signer made at start; each invocation
+//! gets a part holding them and its open uploads; the published URLs served under
+//! `/_storage`.
 
 use std::any::Any;
 use std::sync::Arc;
 
-use super::{LocalStorage, StorageConfig};
+use super::backend::Backend;
+use super::host::StorageInvocation;
+use super::signed::{self, Signer};
+use super::{LocalStorage, Objects, StorageConfig};
 use crate::runtime::{Capability, InvocationState, ModuleContext, StartContext};
 
 /// *start*: the local backend under host.toml's `[storage] root`, or `storage` in the
@@ -13,30 +18,41 @@ pub fn start(context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> 
         .host
         .section("storage")
         .map_err(anyhow::Error::msg)?;
+    settings.validate().map_err(anyhow::Error::msg)?;
     let root = settings
         .root
+        .clone()
         .unwrap_or_else(|| context.host.data_dir().join("storage"));
+    let signer = Signer::new(settings.signing_key.as_deref());
+    let backend = Backend::Local(LocalStorage::new(root));
     Ok(Arc::new(Storage {
-        backend: Arc::new(LocalStorage::new(root)),
+        objects: Arc::new(Objects::new(backend, settings)),
+        signer: Arc::new(signer),
     }))
 }
 
-/// Storage's phases over its backend (found by others as the `LocalStorage`).
+/// Storage's phases over its objects (found by others as [`Objects`]).
 struct Storage {
-    backend: Arc<LocalStorage>,
+    objects: Arc<Objects>,
+    signer: Arc<Signer>,
 }
-
-/// The backend, in each invocation's store.
-pub struct StorageInvocation(pub Arc<LocalStorage>);
 
 impl Capability for Storage {
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self.backend.clone()
+        self.objects.clone()
     }
 
     fn prepare(&self, _module: &Arc<ModuleContext>, state: &mut InvocationState) {
-        state
-            .capabilities
-            .insert(StorageInvocation(self.backend.clone()));
+        state.capabilities.insert(StorageInvocation::new(
+            self.objects.clone(),
+            self.signer.clone(),
+        ));
+    }
+
+    fn public(self: Arc<Self>) -> Option<(&'static str, axum::Router)> {
+        Some((
+            signed::PREFIX,
+            signed::router(self.objects.clone(), self.signer.clone()),
+        ))
     }
 }

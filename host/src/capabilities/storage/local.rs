@@ -12,6 +12,8 @@ use cap_std::fs::Dir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::quota::Usage;
+
 use super::key::{self, Key, OBJECT_SUFFIX};
 
 /// Starts every object file.
@@ -33,6 +35,9 @@ pub enum StorageError {
     /// The input was not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The write would pass a quota or the largest object's size; nothing was written.
+    #[error("{0}")]
+    Quota(String),
     /// The disk failed.
     #[error("storage failed: {0}")]
     Internal(String),
@@ -88,6 +93,55 @@ impl LocalStorage {
     }
 }
 
+impl LocalStorage {
+    /// What each module of `tenant` holds now, from its objects on disk (links and
+    /// anything the host did not write are not followed or counted).
+    pub fn usage(&self, tenant: &str) -> Result<Vec<(String, Usage)>, StorageError> {
+        let tenant_dir = self.root.join(tenant);
+        let modules = match std::fs::read_dir(&tenant_dir) {
+            Ok(modules) => modules,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(internal(&tenant_dir, e)),
+        };
+        let mut all = Vec::new();
+        for module in modules {
+            let module = module.map_err(|e| internal(&tenant_dir, e))?;
+            if !module.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let mut usage = Usage::default();
+            add_usage(&module.path().join("objects"), &mut usage)?;
+            all.push((module.file_name().to_string_lossy().into_owned(), usage));
+        }
+        Ok(all)
+    }
+}
+
+fn add_usage(folder: &Path, usage: &mut Usage) -> Result<(), StorageError> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(internal(folder, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| internal(folder, e))?;
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name();
+        if file_type.is_dir() {
+            add_usage(&entry.path(), usage)?;
+        } else if file_type.is_file() && name.to_string_lossy().ends_with(OBJECT_SUFFIX) {
+            let mut file = std::fs::File::open(entry.path()).map_err(|e| internal(folder, e))?;
+            let total = file.metadata().map_or(0, |m| m.len());
+            let header = header_length(&mut file).map_or(0, |h| 8 + u64::from(h));
+            usage.bytes += total.saturating_sub(header);
+            usage.objects += 1;
+        }
+    }
+    Ok(())
+}
+
 fn internal(path: &Path, e: std::io::Error) -> StorageError {
     StorageError::Internal(format!("{}: {e}", path.display()))
 }
@@ -106,30 +160,40 @@ impl ModuleRoot {
         content_type: String,
         metadata: Vec<(String, String)>,
     ) -> Result<ObjectInfo, StorageError> {
+        let mut upload = self.begin_upload(key, content_type, metadata)?;
+        upload.append(data)?;
+        upload.commit()
+    }
+
+    /// Starts writing `key` in pieces, in a file of its own in `tmp/`: the header first,
+    /// with a placeholder etag of the same length that `commit` overwrites once the bytes
+    /// are all hashed.
+    pub fn begin_upload(
+        &self,
+        key: &Key,
+        content_type: String,
+        metadata: Vec<(String, String)>,
+    ) -> Result<LocalUpload, StorageError> {
         let header = Header {
             content_type,
             metadata,
-            etag: etag(data),
+            etag: "0".repeat(ETAG_HEX),
         };
-        let tmp = format!("tmp/{}", uuid::Uuid::new_v4());
-        let written = self.write_aside(&tmp, &header, data);
-        if let Err(e) = written {
-            let _ = self.dir.remove_file(&tmp);
-            return Err(self.io(key, e));
-        }
-        self.place(key, &tmp)?;
-        self.head(key)
-    }
-
-    fn write_aside(&self, tmp: &str, header: &Header, data: &[u8]) -> std::io::Result<()> {
-        let header = serde_json::to_vec(header).map_err(std::io::Error::other)?;
-        let mut file = self.dir.create(tmp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&(header.len() as u32).to_le_bytes())?;
-        file.write_all(&header)?;
-        file.write_all(data)?;
-        // The bytes reach the disk before the rename makes them the object.
-        file.sync_data()
+        let root = ModuleRoot {
+            dir: self.dir.try_clone().map_err(|e| self.io(key, e))?,
+        };
+        let mut upload = LocalUpload {
+            root,
+            key: key.clone(),
+            tmp: format!("tmp/{}", uuid::Uuid::new_v4()),
+            file: None,
+            header,
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        let file = upload.write_header().map_err(|e| self.io(key, e))?;
+        upload.file = Some(file);
+        Ok(upload)
     }
 
     fn place(&self, key: &Key, tmp: &str) -> Result<(), StorageError> {
@@ -166,6 +230,7 @@ impl ModuleRoot {
                 key.as_str()
             )));
         }
+        super::check_read(key, start, end)?;
         let mut bytes = Vec::with_capacity((end - start) as usize);
         file.seek(SeekFrom::Start(offset + start))
             .and_then(|_| (&mut file).take(end - start).read_to_end(&mut bytes))
@@ -360,7 +425,7 @@ fn prefix_folder(prefix: &str) -> Result<Vec<&str>, StorageError> {
     Ok(segments)
 }
 
-fn header_length(file: &mut cap_std::fs::File) -> std::io::Result<u32> {
+fn header_length(file: &mut impl Read) -> std::io::Result<u32> {
     let mut head = [0u8; 8];
     file.read_exact(&mut head)?;
     if &head[..4] != MAGIC {
@@ -380,8 +445,74 @@ fn read_header(file: &mut cap_std::fs::File) -> std::io::Result<Header> {
     serde_json::from_slice(&bytes).map_err(std::io::Error::other)
 }
 
-/// A strong validator of `data`: the first 128 bits of its SHA-256, in hex.
-fn etag(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// Hex digits of an etag: the first 128 bits of the bytes' SHA-256.
+const ETAG_HEX: usize = 32;
+
+/// An object being written in pieces into `tmp/`; dropped without `commit`, its file is
+/// removed, so nothing is left behind.
+pub struct LocalUpload {
+    root: ModuleRoot,
+    key: Key,
+    tmp: String,
+    file: Option<cap_std::fs::File>,
+    header: Header,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl LocalUpload {
+    fn write_header(&self) -> std::io::Result<cap_std::fs::File> {
+        let header = serde_json::to_vec(&self.header).map_err(std::io::Error::other)?;
+        let mut file = self.root.dir.create(&self.tmp)?;
+        file.write_all(MAGIC)?;
+        file.write_all(&(header.len() as u32).to_le_bytes())?;
+        file.write_all(&header)?;
+        Ok(file)
+    }
+
+    /// Adds `data` at the end.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
+        let file = self.file.as_mut().expect("open until commit");
+        file.write_all(data)
+            .map_err(|e| self.root.io(&self.key, e))?;
+        self.hasher.update(data);
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes appended so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Writes the real etag into the header, syncs, and renames the file into place.
+    pub fn commit(mut self) -> Result<ObjectInfo, StorageError> {
+        let digest = std::mem::take(&mut self.hasher).finalize();
+        self.header.etag = digest[..ETAG_HEX / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut file = self.file.take().expect("open until commit");
+        let header = serde_json::to_vec(&self.header).map_err(std::io::Error::other);
+        let finished = header.and_then(|header| {
+            file.seek(SeekFrom::Start(8))?;
+            file.write_all(&header)?;
+            // The bytes reach the disk before the rename makes them the object.
+            file.sync_data()
+        });
+        drop(file);
+        finished.map_err(|e| self.root.io(&self.key, e))?;
+        self.root.place(&self.key, &self.tmp)?;
+        self.tmp.clear();
+        self.root.head(&self.key)
+    }
+}
+
+impl Drop for LocalUpload {
+    fn drop(&mut self) {
+        if !self.tmp.is_empty() {
+            self.file.take();
+            let _ = self.root.dir.remove_file(&self.tmp);
+        }
+    }
 }

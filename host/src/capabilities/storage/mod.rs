@@ -3,14 +3,25 @@
 //! backend keeps each module's objects in `data/storage/TENANT/MODULE/` beside the plugins
 //! folder (host.toml `[storage] root` moves it), opened with `cap-std` so no key reaches a
 //! file outside.
+//!
+//! The code: `key.rs` checks keys, `backend.rs` is where objects live (`local.rs`, the
+//! folder backend), `quota.rs` the ledgers, `objects.rs` the backend with the quotas
+//! around it, `host.rs` the interface, `signed.rs` the published URLs the host serves,
+//! `settings.rs` host.toml's `[storage]`.
 
+pub mod backend;
 mod host;
 pub mod key;
 mod life_cycle;
 pub mod local;
+pub mod s3;
+pub mod objects;
+pub mod quota;
 pub mod settings;
+pub mod signed;
 
 pub use local::LocalStorage;
+pub use objects::Objects;
 pub use settings::StorageConfig;
 
 use crate::runtime::CapabilityDescriptor;
@@ -24,10 +35,9 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     always_granted: false,
     link: |linker| {
         storage::add_to_linker::<_, host::StorageCapability>(linker, |state| {
-            let part: &life_cycle::StorageInvocation = state.capabilities.get().expect(PREPARED);
             host::StorageView {
                 module: &state.module,
-                storage: &part.0,
+                part: state.capabilities.get_mut().expect(PREPARED),
             }
         })
     },
@@ -37,3 +47,20 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     configure: None,
     handler: None,
 };
+
+/// Bytes one `get` returns at most: a larger object is read by ranges, so neither the
+/// host nor the module holds it whole.
+pub const MAX_READ_BYTES: u64 = 64 << 20;
+
+/// Refuses a read of `start..end` of `key` larger than [`MAX_READ_BYTES`].
+pub fn check_read(key: &key::Key, start: u64, end: u64) -> Result<(), local::StorageError> {
+    if end.saturating_sub(start) > MAX_READ_BYTES {
+        return Err(local::StorageError::Invalid(format!(
+            "reading {} bytes of '{}' at once; get returns at most {MAX_READ_BYTES} bytes, \
+             read a larger object by ranges",
+            end - start,
+            key.as_str()
+        )));
+    }
+    Ok(())
+}

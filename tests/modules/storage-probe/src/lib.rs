@@ -4,7 +4,11 @@
 //! `x-meta-NAME` headers) and answers the object's info; `GET /objects/{*key}` answers the
 //! bytes (`?start=&end=` for a range); `DELETE`, `/head`, `/exists`, `/list?prefix=&cursor=
 //! &limit=`, `POST /copy?source=&target=`; `PUT /raw?key=` stores under a key given in the
-//! query, undecoded by the router (for escape attempts).
+//! query, undecoded by the router (for escape attempts). Large objects: `POST /generate?
+//! key=&size=&piece=` writes `size` bytes of a known pattern in pieces, `GET /verify?key=
+//! &piece=` reads them back by ranges and checks every byte, `POST /abandon?key=&size=`
+//! appends and drops the upload uncommitted. `GET /publish/{*key}?seconds=` answers the
+//! object's URL.
 
 use plughost_sdk::Result;
 use plughost_sdk::http::{Request, Response, Router};
@@ -33,6 +37,18 @@ impl plughost_sdk::Module for StorageProbe {
                 Ok(Response::json_value(&json!({ "exists": exists })))
             })
             .get("/list", list)
+            .post("/generate", generate)
+            .get("/verify", verify)
+            .post("/abandon", |r| {
+                let upload = storage::begin_upload(&param(&r, "key"), Put::new())?;
+                upload.append(&pattern(0, number(&r, "size", 1024) as usize))?;
+                Ok(Response::json_value(&json!({ "written": upload.written() })))
+            })
+            .get("/publish/{*key}", |r| {
+                let seconds = number(&r, "seconds", 60) as u32;
+                let url = storage::publish(&key(&r), seconds)?;
+                Ok(Response::json_value(&json!({ "url": url })))
+            })
             .post("/copy", |r| {
                 let source = r.query_param("source").unwrap_or_default();
                 let target = r.query_param("target").unwrap_or_default();
@@ -41,6 +57,51 @@ impl plughost_sdk::Module for StorageProbe {
                 )?)))
             })
     }
+}
+
+fn param(request: &Request, name: &str) -> String {
+    request.query_param(name).unwrap_or_default()
+}
+
+fn number(request: &Request, name: &str, default: u64) -> u64 {
+    request
+        .query_param(name)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The bytes at `offset..offset + len` of the pattern: byte `i` is `i % 251`.
+fn pattern(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64).map(|i| (i % 251) as u8).collect()
+}
+
+fn generate(request: Request) -> Result<Response> {
+    let size = number(&request, "size", 0);
+    let piece = number(&request, "piece", 1 << 20).max(1);
+    let upload = storage::begin_upload(&param(&request, "key"), Put::new())?;
+    let mut at = 0;
+    while at < size {
+        let len = piece.min(size - at);
+        upload.append(&pattern(at, len as usize))?;
+        at += len;
+    }
+    Ok(Response::json_value(&info(&upload.commit()?)).with_status(201))
+}
+
+fn verify(request: Request) -> Result<Response> {
+    let key = param(&request, "key");
+    let piece = number(&request, "piece", 1 << 20).max(1);
+    let size = storage::head(&key)?.size;
+    let mut at = 0;
+    while at < size {
+        let end = (at + piece).min(size);
+        let bytes = storage::get_range(&key, at, Some(end))?;
+        if bytes != pattern(at, (end - at) as usize) {
+            return Ok(Response::json_value(&json!({ "ok": false, "at": at })));
+        }
+        at = end;
+    }
+    Ok(Response::json_value(&json!({ "ok": true, "size": size })))
 }
 
 fn key(request: &Request) -> String {

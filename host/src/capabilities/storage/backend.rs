@@ -1,0 +1,206 @@
+//! Where objects live: the local folder or an S3-compatible bucket, behind one async
+//! surface keyed by (tenant, module, key). The local backend's disk work runs on tokio's
+//! blocking pool.
+
+use super::key::Key;
+use super::local::{LocalStorage, LocalUpload, ModuleRoot, ObjectInfo, StorageError};
+use super::quota::Usage;
+
+/// Whose objects: a module of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner {
+    /// The tenant.
+    pub tenant: String,
+    /// The module.
+    pub module: String,
+}
+
+/// A byte range: start, and an exclusive end (none: to the end).
+pub type Range = Option<(u64, Option<u64>)>;
+
+/// The backend the host was started with.
+pub enum Backend {
+    /// Folders on this machine.
+    Local(LocalStorage),
+}
+
+/// An object being written in pieces.
+pub enum BackendUpload {
+    /// Into a file in the module's `tmp/` (taken out while a blocking task appends).
+    Local(Option<LocalUpload>),
+}
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+impl Backend {
+    /// Runs `work` on `owner`'s local root, on the blocking pool.
+    async fn on_root<T: Send + 'static>(
+        local: &LocalStorage,
+        owner: &Owner,
+        work: impl FnOnce(&ModuleRoot) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let local = local.clone();
+        let owner = owner.clone();
+        tokio::task::spawn_blocking(move || work(&local.open(&owner.tenant, &owner.module)?))
+            .await
+            .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
+    }
+
+    /// Writes `data` at `key`.
+    pub async fn put(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        data: Vec<u8>,
+        content_type: String,
+        metadata: Vec<(String, String)>,
+    ) -> Result<ObjectInfo> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                Self::on_root(local, owner, move |root| {
+                    root.put(&key, &data, content_type, metadata)
+                })
+                .await
+            }
+        }
+    }
+
+    /// Starts writing `key` in pieces.
+    pub async fn begin_upload(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        content_type: String,
+        metadata: Vec<(String, String)>,
+    ) -> Result<BackendUpload> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                let upload = Self::on_root(local, owner, move |root| {
+                    root.begin_upload(&key, content_type, metadata)
+                })
+                .await?;
+                Ok(BackendUpload::Local(Some(upload)))
+            }
+        }
+    }
+
+    /// The object's bytes, all or `range`.
+    pub async fn get(&self, owner: &Owner, key: &Key, range: Range) -> Result<Vec<u8>> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                Self::on_root(local, owner, move |root| root.get(&key, range)).await
+            }
+        }
+    }
+
+    /// What the host knows of the object.
+    pub async fn head(&self, owner: &Owner, key: &Key) -> Result<ObjectInfo> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                Self::on_root(local, owner, move |root| root.head(&key)).await
+            }
+        }
+    }
+
+    /// Removes the object; whether there was one.
+    pub async fn delete(&self, owner: &Owner, key: &Key) -> Result<bool> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                Self::on_root(local, owner, move |root| root.delete(&key)).await
+            }
+        }
+    }
+
+    /// Copies `from` to `to`.
+    pub async fn copy(&self, owner: &Owner, from: &Key, to: &Key) -> Result<ObjectInfo> {
+        match self {
+            Backend::Local(local) => {
+                let (from, to) = (from.clone(), to.clone());
+                Self::on_root(local, owner, move |root| root.copy(&from, &to)).await
+            }
+        }
+    }
+
+    /// Up to `limit` objects whose key starts with `prefix`, after `cursor`, in key order,
+    /// and whether more follow.
+    pub async fn list(
+        &self,
+        owner: &Owner,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ObjectInfo>, bool)> {
+        match self {
+            Backend::Local(local) => {
+                let prefix = prefix.to_string();
+                let cursor = cursor.map(str::to_string);
+                Self::on_root(local, owner, move |root| {
+                    let (keys, more) = root.list(&prefix, cursor.as_deref(), limit)?;
+                    let mut objects = Vec::with_capacity(keys.len());
+                    for key in &keys {
+                        match root.head(key) {
+                            Ok(info) => objects.push(info),
+                            Err(StorageError::NotFound(_)) => {} // deleted meanwhile
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    Ok((objects, more))
+                })
+                .await
+            }
+        }
+    }
+
+    /// What each module of `tenant` keeps now.
+    pub async fn usage(&self, tenant: &str) -> Result<Vec<(String, Usage)>> {
+        match self {
+            Backend::Local(local) => {
+                let local = local.clone();
+                let tenant = tenant.to_string();
+                tokio::task::spawn_blocking(move || local.usage(&tenant))
+                    .await
+                    .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
+            }
+        }
+    }
+}
+
+impl BackendUpload {
+    /// Adds `data` at the end.
+    pub async fn append(&mut self, data: Vec<u8>) -> Result<()> {
+        match self {
+            BackendUpload::Local(slot) => {
+                let mut upload = slot.take().ok_or_else(interrupted)?;
+                let (upload, outcome) = tokio::task::spawn_blocking(move || {
+                    let outcome = upload.append(&data);
+                    (upload, outcome)
+                })
+                .await
+                .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?;
+                *slot = Some(upload);
+                outcome
+            }
+        }
+    }
+
+    /// Makes the object visible at its key.
+    pub async fn commit(self) -> Result<ObjectInfo> {
+        match self {
+            BackendUpload::Local(slot) => {
+                let upload = slot.ok_or_else(interrupted)?;
+                tokio::task::spawn_blocking(move || upload.commit())
+                    .await
+                    .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
+            }
+        }
+    }
+}
+
+fn interrupted() -> StorageError {
+    StorageError::Internal("an earlier append of this upload did not finish; start again".into())
+}

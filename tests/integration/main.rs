@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod events;
+mod files;
 mod grants;
 mod hostile;
 mod hot_swap;

@@ -1107,3 +1107,88 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A real S3-compatible server (moto's server mode, `.venv/bin/moto_server`, which
+/// scripts/setup installs) on a free port; it starts empty and is stopped on drop.
+/// Moto takes any credentials.
+#[allow(dead_code, reason = "for the S3 storage tests to come")]
+pub struct S3Server {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: std::process::Child,
+}
+
+#[allow(dead_code, reason = "for the S3 storage tests to come")]
+impl S3Server {
+    /// Starts the server and waits until it answers.
+    pub fn start() -> S3Server {
+        let server = repo().join(".venv/bin/moto_server");
+        assert!(
+            server.is_file(),
+            "{} is missing: run scripts/setup, which installs moto[server] into .venv",
+            server.display()
+        );
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", server.display()));
+        let mut s3 = S3Server { port, child };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = s3.child.try_wait() {
+                panic!("moto_server exited at start ({status}); try scripts/setup");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto_server did not answer on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s3
+    }
+
+    /// Its URL, for host.toml's `endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates `bucket` (3 to 63 lower-case letters, digits, `-` and `.`: moto checks
+    /// names as S3 does); creating it again is fine.
+    pub fn create_bucket(&self, bucket: &str) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent();
+        let reply = agent
+            .put(format!("{}/{bucket}", self.endpoint()))
+            .send_empty()
+            .expect("moto answers a bucket creation");
+        let status = reply.status().as_u16();
+        // 409: the bucket is already there (BucketAlreadyOwnedByYou).
+        assert!(
+            status == 200 || status == 409,
+            "creating bucket {bucket} on moto: HTTP {status}"
+        );
+    }
+
+    /// host.toml's `[storage.s3]` for `bucket` on this server, which this creates.
+    pub fn host_toml(&self, bucket: &str) -> String {
+        self.create_bucket(bucket);
+        format!(
+            "[storage.s3]\nbucket = \"{bucket}\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n\
+             access-key-id = \"test\"\nsecret-access-key = \"test\"\nallow-http = true\n",
+            self.endpoint()
+        )
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,13 +8,20 @@ use crate::harness::{Host, HostBuilder, Plugins, SmtpServer, eventually, parse_e
 
 fn files(host_toml: &str) -> Plugins {
     HostBuilder::new()
-        .host_toml(&format!("[server]\nbody-limit-bytes = 16777216\n{host_toml}"))
+        .host_toml(&format!(
+            "[server]\nbody-limit-bytes = 16777216\n{host_toml}"
+        ))
         .module("files", "files")
         .build()
 }
 
 fn put(host: &Host, path: &str, body: &[u8]) -> crate::harness::Reply {
-    host.request("PUT", path, &[("content-type", "text/plain")], body.to_vec())
+    host.request(
+        "PUT",
+        path,
+        &[("content-type", "text/plain")],
+        body.to_vec(),
+    )
 }
 
 #[test]
@@ -39,7 +46,11 @@ fn the_files_example_keeps_its_contract() {
     let deleted = host.request("DELETE", "/files/notes/today.txt", &[], Vec::new());
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     assert_eq!(host.get("/files/notes/today.txt").status, 404);
-    for escape in ["/files/..%2F..%2Fx", "/files/a/..%2F..%2F..%2Fetc%2Fpasswd", "/files/%2Fetc%2Fpasswd"] {
+    for escape in [
+        "/files/..%2F..%2Fx",
+        "/files/a/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/files/%2Fetc%2Fpasswd",
+    ] {
         let refused = put(&host, escape, b"owned");
         assert!(
             refused.status == 400 || refused.status == 403,
@@ -56,7 +67,9 @@ fn the_files_example_keeps_its_contract() {
 fn a_large_file_is_served_through_a_published_url_with_ranges() {
     let plugins = files("");
     let host = plugins.start();
-    let big: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let big: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
     assert_eq!(put(&host, "/files/big.txt", &big).status, 201);
     // The harness's client follows redirects; a raw request sees the module's answer.
     let (status, answer) = host.raw(
@@ -75,7 +88,10 @@ fn a_large_file_is_served_through_a_published_url_with_ranges() {
     assert_eq!(served.status, 200);
     assert!(served.body.as_bytes() == big, "the bytes came back changed");
     let followed = host.get("/files/big.txt");
-    assert!(followed.body.as_bytes() == big, "the redirect did not lead to the bytes");
+    assert!(
+        followed.body.as_bytes() == big,
+        "the redirect did not lead to the bytes"
+    );
     let part = host.request("GET", &url, &[("range", "bytes=26-51")], Vec::new());
     assert_eq!(part.status, 206);
     assert_eq!(part.body, "abcdefghijklmnopqrstuvwxyz");
@@ -85,7 +101,11 @@ fn a_large_file_is_served_through_a_published_url_with_ranges() {
 fn an_upload_with_notify_mails_the_file_attached_to_the_outbox_by_default() {
     let plugins = files("");
     let host = plugins.start();
-    let stored = put(&host, "/files/reports/q3.txt?notify=ada@example.com", b"profits up");
+    let stored = put(
+        &host,
+        "/files/reports/q3.txt?notify=ada@example.com",
+        b"profits up",
+    );
     assert_eq!(stored.status, 201, "{}", stored.body);
     let outbox = plugins.path().parent().unwrap().join("data/outbox");
     let file = eventually("a mail in data/outbox", Duration::from_secs(20), || {
@@ -117,9 +137,11 @@ fn a_notification_goes_out_over_smtp_only_when_the_upload_row_commits() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     let sent = put(&host, "/files/b.txt?notify=bob@example.com", b"b");
     assert_eq!(sent.status, 201, "{}", sent.body);
-    let (envelope, mail) = eventually("the mail at the SMTP server", Duration::from_secs(20), || {
-        smtp.received().pop()
-    });
+    let (envelope, mail) = eventually(
+        "the mail at the SMTP server",
+        Duration::from_secs(20),
+        || smtp.received().pop(),
+    );
     assert_eq!(envelope["to"], serde_json::json!(["bob@example.com"]));
     assert_eq!(mail["headers"]["subject"], "New file: b.txt");
     std::thread::sleep(Duration::from_millis(300));

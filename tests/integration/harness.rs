@@ -109,6 +109,7 @@ pub struct Host {
     /// The folder the host was built over, when it owns it (`HostBuilder::start`); dropped
     /// after the process is killed.
     folder: Option<Plugins>,
+    dir: Option<Arc<tempfile::TempDir>>,
 }
 
 /// How to start a host.
@@ -222,6 +223,7 @@ impl Host {
             logs,
             agent,
             folder: None,
+            dir: None,
         }
     }
 
@@ -742,7 +744,7 @@ impl HostBuilder {
             tenants: self.tenants.into_iter().map(|t| t.name).collect(),
             cache_dir: self.cache_dir,
             admin_token: self.admin_token,
-            _dir: dir,
+            dir: Arc::new(dir),
         }
     }
 
@@ -792,18 +794,22 @@ pub struct Plugins {
     tenants: Vec<String>,
     cache_dir: PathBuf,
     admin_token: Option<String>,
-    _dir: tempfile::TempDir,
+    /// Shared with each host started over it, so `builder.build().start()` keeps the
+    /// folder as long as the host runs (a dropped folder looks like removed modules).
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl Plugins {
     /// Starts a host over the folder (again, after a host was dropped: a restart).
     pub fn start(&self) -> Host {
-        Host::launch(
+        let mut host = Host::launch(
             &self.plugins,
             self.config.as_deref(),
             &self.cache_dir,
             self.admin_token.as_deref(),
-        )
+        );
+        host.dir = Some(self.dir.clone());
+        host
     }
 
     /// The plugins folder.
@@ -1118,7 +1124,6 @@ pub struct S3Server {
     child: std::process::Child,
 }
 
-#[allow(dead_code, reason = "for the S3 storage tests to come")]
 impl S3Server {
     /// Starts the server and waits until it answers.
     pub fn start() -> S3Server {
@@ -1192,3 +1197,52 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// Where a storage scenario keeps its objects: the local folder, or a bucket on a moto
+/// server of its own.
+pub enum StorageBackend {
+    /// `data/storage` beside the plugins folder.
+    Local,
+    /// A bucket on this S3 server.
+    S3(S3Server),
+}
+
+impl StorageBackend {
+    /// A bucket on a fresh moto server.
+    pub fn s3() -> StorageBackend {
+        StorageBackend::S3(S3Server::start())
+    }
+
+    /// The host.toml text that selects this backend (append it after any `[storage]` keys).
+    pub fn host_toml(&self) -> String {
+        match self {
+            StorageBackend::Local => String::new(),
+            StorageBackend::S3(server) => server.host_toml("plughost-tests"),
+        }
+    }
+
+    /// Whether objects are files on this machine (escape and leftover checks apply).
+    pub fn is_local(&self) -> bool {
+        matches!(self, StorageBackend::Local)
+    }
+}
+
+/// Runs each storage scenario `fn name(backend: StorageBackend)` twice: as `name::on_local`
+/// and `name::on_s3` (a moto server per test, installed by scripts/setup).
+macro_rules! every_storage_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[test]
+                fn on_local() {
+                    super::$scenario($crate::harness::StorageBackend::Local)
+                }
+                #[test]
+                fn on_s3() {
+                    super::$scenario($crate::harness::StorageBackend::s3())
+                }
+            }
+        )+
+    };
+}
+pub(crate) use every_storage_backend;

@@ -1,10 +1,11 @@
-//! Where objects live: the local folder or an S3-compatible bucket, behind one async
-//! surface keyed by (tenant, module, key). The local backend's disk work runs on tokio's
-//! blocking pool.
+//! Where objects live: the local folder or an S3-compatible bucket (host.toml
+//! `[storage.s3]`), behind one async surface keyed by (tenant, module, key). The local
+//! backend's disk work runs on tokio's blocking pool.
 
 use super::key::Key;
 use super::local::{LocalStorage, LocalUpload, ModuleRoot, ObjectInfo, StorageError};
 use super::quota::Usage;
+use super::s3::{S3Storage, S3Upload};
 
 /// Whose objects: a module of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,12 +23,16 @@ pub type Range = Option<(u64, Option<u64>)>;
 pub enum Backend {
     /// Folders on this machine.
     Local(LocalStorage),
+    /// An S3-compatible bucket, which several hosts may share.
+    S3(S3Storage),
 }
 
 /// An object being written in pieces.
 pub enum BackendUpload {
     /// Into a file in the module's `tmp/` (taken out while a blocking task appends).
     Local(Option<LocalUpload>),
+    /// An S3 multipart upload.
+    S3(S3Upload),
 }
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -63,6 +68,10 @@ impl Backend {
                 })
                 .await
             }
+            Backend::S3(s3) => {
+                let (t, m) = (&owner.tenant, &owner.module);
+                s3.put(t, m, key, data.into(), content_type, metadata).await
+            }
         }
     }
 
@@ -83,6 +92,11 @@ impl Backend {
                 .await?;
                 Ok(BackendUpload::Local(Some(upload)))
             }
+            Backend::S3(s3) => {
+                let (t, m) = (&owner.tenant, &owner.module);
+                let upload = s3.begin_upload(t, m, key, content_type, metadata).await?;
+                Ok(BackendUpload::S3(upload))
+            }
         }
     }
 
@@ -93,6 +107,7 @@ impl Backend {
                 let key = key.clone();
                 Self::on_root(local, owner, move |root| root.get(&key, range)).await
             }
+            Backend::S3(s3) => s3.get(&owner.tenant, &owner.module, key, range).await,
         }
     }
 
@@ -103,6 +118,7 @@ impl Backend {
                 let key = key.clone();
                 Self::on_root(local, owner, move |root| root.head(&key)).await
             }
+            Backend::S3(s3) => s3.head(&owner.tenant, &owner.module, key).await,
         }
     }
 
@@ -113,6 +129,7 @@ impl Backend {
                 let key = key.clone();
                 Self::on_root(local, owner, move |root| root.delete(&key)).await
             }
+            Backend::S3(s3) => s3.delete(&owner.tenant, &owner.module, key).await,
         }
     }
 
@@ -123,6 +140,7 @@ impl Backend {
                 let (from, to) = (from.clone(), to.clone());
                 Self::on_root(local, owner, move |root| root.copy(&from, &to)).await
             }
+            Backend::S3(s3) => s3.copy(&owner.tenant, &owner.module, from, to).await,
         }
     }
 
@@ -153,6 +171,10 @@ impl Backend {
                 })
                 .await
             }
+            Backend::S3(s3) => {
+                let (t, m) = (&owner.tenant, &owner.module);
+                s3.list(t, m, prefix, cursor, limit).await
+            }
         }
     }
 
@@ -166,6 +188,7 @@ impl Backend {
                     .await
                     .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
             }
+            Backend::S3(s3) => s3.usage(tenant).await,
         }
     }
 }
@@ -185,6 +208,7 @@ impl BackendUpload {
                 *slot = Some(upload);
                 outcome
             }
+            BackendUpload::S3(upload) => upload.append(data.into()).await,
         }
     }
 
@@ -197,6 +221,7 @@ impl BackendUpload {
                     .await
                     .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
             }
+            BackendUpload::S3(upload) => upload.commit().await,
         }
     }
 }

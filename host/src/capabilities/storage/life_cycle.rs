@@ -7,24 +7,29 @@ use std::sync::Arc;
 
 use super::backend::Backend;
 use super::host::StorageInvocation;
+use super::s3::S3Storage;
 use super::signed::{self, Signer};
 use super::{LocalStorage, Objects, StorageConfig};
 use crate::runtime::{Capability, InvocationState, ModuleContext, StartContext};
 
-/// *start*: the local backend under host.toml's `[storage] root`, or `storage` in the
-/// host's data folder.
+/// *start*: the bucket of host.toml's `[storage.s3]`, else the local backend under
+/// `[storage] root`, or `storage` in the host's data folder.
 pub fn start(context: &StartContext<'_>) -> anyhow::Result<Arc<dyn Capability>> {
     let settings: StorageConfig = context
         .host
         .section("storage")
         .map_err(anyhow::Error::msg)?;
     settings.validate().map_err(anyhow::Error::msg)?;
-    let root = settings
-        .root
-        .clone()
-        .unwrap_or_else(|| context.host.data_dir().join("storage"));
     let signer = Signer::new(settings.signing_key.as_deref());
-    let backend = Backend::Local(LocalStorage::new(root));
+    let backend = match &settings.s3 {
+        Some(s3) => Backend::S3(S3Storage::new(s3).map_err(anyhow::Error::msg)?),
+        None => Backend::Local(LocalStorage::new(
+            settings
+                .root
+                .clone()
+                .unwrap_or_else(|| context.host.data_dir().join("storage")),
+        )),
+    };
     Ok(Arc::new(Storage {
         objects: Arc::new(Objects::new(backend, settings)),
         signer: Arc::new(signer),

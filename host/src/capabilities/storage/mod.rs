@@ -14,9 +14,9 @@ mod host;
 pub mod key;
 mod life_cycle;
 pub mod local;
-pub mod s3;
 pub mod objects;
 pub mod quota;
+pub mod s3;
 pub mod settings;
 pub mod signed;
 
@@ -34,11 +34,9 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     interface: "plughost:platform/storage",
     always_granted: false,
     link: |linker| {
-        storage::add_to_linker::<_, host::StorageCapability>(linker, |state| {
-            host::StorageView {
-                module: &state.module,
-                part: state.capabilities.get_mut().expect(PREPARED),
-            }
+        storage::add_to_linker::<_, host::StorageCapability>(linker, |state| host::StorageView {
+            module: &state.module,
+            part: state.capabilities.get_mut().expect(PREPARED),
         })
     },
     start: Some(life_cycle::start),

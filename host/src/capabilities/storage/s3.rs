@@ -277,6 +277,31 @@ impl S3Storage {
         })
     }
 
+    /// What each module of `tenant` keeps now, from a listing of the tenant's folder.
+    pub async fn usage(&self, tenant: &str) -> Result<Vec<(String, super::quota::Usage)>> {
+        let root = self.root(tenant, "x")?;
+        let tenant_root = root.trim_end_matches("x/");
+        let folder = Path::parse(tenant_root.trim_end_matches('/'))
+            .map_err(|e| StorageError::Invalid(e.to_string()))?;
+        let mut modules: BTreeMap<String, super::quota::Usage> = BTreeMap::new();
+        let mut listing = self.store.list(Some(&folder));
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| internal(e, tenant, "count the objects of tenant"))?;
+            let location = meta.location.as_ref();
+            let Some(module) = location
+                .strip_prefix(tenant_root)
+                .and_then(|rest| rest.split_once('/'))
+                .map(|(module, _)| module)
+            else {
+                continue;
+            };
+            let usage = modules.entry(module.to_string()).or_default();
+            usage.bytes += meta.size;
+            usage.objects += 1;
+        }
+        Ok(modules.into_iter().collect())
+    }
+
     /// `{prefix/}{tenant}/{module}/`; the names must be single path segments.
     fn root(&self, tenant: &str, module: &str) -> Result<String> {
         for name in [tenant, module] {

@@ -38,6 +38,8 @@ pub struct StorageConfig {
     /// bucket and a domain need the same one; without it each start makes a random one,
     /// so URLs published before a restart stop working.
     pub signing_key: Option<String>,
+    /// An S3-compatible bucket instead of the local folder.
+    pub s3: Option<super::s3::S3Config>,
 }
 
 /// `[storage.tenants.NAME]`: limits of one tenant that differ from the defaults.
@@ -65,6 +67,7 @@ impl Default for StorageConfig {
             tenants: BTreeMap::new(),
             max_object_bytes: default_max_object_bytes(),
             signing_key: None,
+            s3: None,
         }
     }
 }

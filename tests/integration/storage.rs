@@ -648,3 +648,41 @@ fn a_published_url_serves_the_object_with_ranges_and_etags_until_it_expires(
     );
     assert_eq!(host.get(&url).status, 404);
 }
+
+#[test]
+fn two_hosts_share_one_bucket_and_serve_each_others_urls() {
+    let s3 = crate::harness::S3Server::start();
+    let shared = format!(
+        "[storage]\nsigning-key = \"a shared key of at least 32 characters\"\n{}",
+        s3.host_toml("shared-bucket")
+    );
+    let first = HostBuilder::new()
+        .host_toml(&shared)
+        .module("storage-probe", "storage-probe")
+        .build();
+    let second = HostBuilder::new()
+        .host_toml(&shared)
+        .module("storage-probe", "storage-probe")
+        .build();
+    let (a, b) = (first.start(), second.start());
+    let put = a.request(
+        "PUT",
+        "/storage-probe/objects/shared/note.txt",
+        &[("content-type", "text/plain")],
+        b"written by A".to_vec(),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    assert_eq!(
+        b.get("/storage-probe/objects/shared/note.txt").body,
+        "written by A"
+    );
+    let url = a
+        .get("/storage-probe/publish/shared/note.txt?seconds=60")
+        .json()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let served = b.get(&url);
+    assert_eq!(served.status, 200, "{}", served.body);
+    assert_eq!(served.body, "written by A");
+}

@@ -24,6 +24,8 @@ modules = ["hostile*", "aaa*"]
 queue = true
 events = true
 orm = true
+storage = true
+mail = true
 "#;
 
 fn two_tenants(extra: &str) -> Host {
@@ -734,4 +736,70 @@ fn a_migration_file_linked_to_a_host_file_is_refused_and_never_read() {
             "leaked: {out}"
         );
     }
+}
+
+fn attack(host: &Host, path: &str) -> crate::harness::Reply {
+    host.request("POST", path, &[], Vec::new())
+}
+
+#[test]
+fn storage_calls_with_flooded_metadata_forged_content_types_or_oversized_pieces_are_refused() {
+    let host = two_tenants("");
+    for (name, says) in [
+        ("metadata-count", "at most 32 entries"),
+        ("metadata-bytes", "8192 bytes"),
+        ("metadata-newline", "control characters"),
+        ("content-type", "content type"),
+        ("oversized-put", "at most 67108864 bytes in one call"),
+        ("oversized-append", "at most 67108864 bytes in one call"),
+        ("open-uploads", "16 uploads are open"),
+        ("publish-forever", "expires-in-seconds"),
+        ("read-whole-huge", "read a larger object by ranges"),
+    ] {
+        let reply = attack(&host, &format!("/hostile/storage/{name}"));
+        assert_eq!(reply.status, 400, "{name}: {}", reply.body);
+        assert!(reply.body.contains(says), "{name}: {}", reply.body);
+    }
+    // Nothing half-written is left: the abandoned uploads' files are gone.
+    let root = host
+        .plugins
+        .parent()
+        .unwrap()
+        .join("data/storage/attacker/hostile");
+    assert_eq!(std::fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    assert!(!root.join("objects/flood~").exists());
+    assert_victim_serves(&host);
+}
+
+#[test]
+fn mail_from_a_sender_outside_the_grant_to_too_many_recipients_or_with_injected_headers_is_refused()
+{
+    let host = two_tenants("");
+    let spoof = attack(&host, "/hostile/mail/spoof");
+    assert_eq!(spoof.status, 403, "{}", spoof.body);
+    assert!(metric(&host, "hostile", "denied") >= 1);
+    let many = attack(&host, "/hostile/mail/recipients");
+    assert_eq!(many.status, 400, "{}", many.body);
+    assert!(many.body.contains("1 to 50"), "{}", many.body);
+    let injected = attack(&host, "/hostile/mail/injection");
+    assert_eq!(injected.status, 400, "{}", injected.body);
+    assert!(injected.body.contains("line break"), "{}", injected.body);
+    let outbox = host.plugins.parent().unwrap().join("data/outbox");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!outbox.exists() || std::fs::read_dir(&outbox).unwrap().count() == 0);
+    assert_victim_serves(&host);
+}
+
+#[test]
+fn mail_queued_by_one_invocation_is_bounded_in_bytes() {
+    let host = two_tenants("[mail]\nmax-message-bytes = 100000\n");
+    let reply = attack(&host, "/hostile/mail/budget").json();
+    let accepted = reply["accepted"].as_u64().unwrap();
+    assert!((3..=5).contains(&accepted), "{reply}");
+    assert!(
+        reply["refused"].as_str().unwrap().contains("four times"),
+        "{reply}"
+    );
+    assert!(metric(&host, "hostile", "over_limit") >= 1);
+    assert_victim_serves(&host);
 }

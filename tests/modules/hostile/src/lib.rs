@@ -5,8 +5,10 @@
 use std::time::{Duration, Instant};
 
 use plughost_sdk::http::{Request, Response, Router};
+use plughost_sdk::mail::Mail;
 use plughost_sdk::orm::{Query, Repository};
 use plughost_sdk::queue::{self, Dispatch};
+use plughost_sdk::storage::{self, Put};
 use plughost_sdk::{Error, Result, events, log};
 
 struct Hostile;
@@ -22,6 +24,8 @@ impl plughost_sdk::Module for Hostile {
             .post("/events/{count}/{bytes}", flood_events)
             .get("/logs/{count}", flood_logs)
             .get("/orm/{model}", undeclared_model)
+            .post("/storage/{attack}", storage_attack)
+            .post("/mail/{attack}", mail_attack)
     }
 }
 
@@ -129,3 +133,116 @@ fn undeclared_model(request: Request) -> Result<Response> {
 }
 
 plughost_sdk::export_module!(Hostile);
+
+/// One attack on storage; the host's refusal comes back as the answer.
+fn storage_attack(request: Request) -> Result<Response> {
+    let attack = request.param("attack").unwrap_or_default().to_string();
+    match attack.as_str() {
+        "metadata-count" => {
+            let mut put = Put::new();
+            for i in 0..33 {
+                put = put.metadata(&format!("m{i}"), "x");
+            }
+            storage::put("flood", b"x", put)?;
+        }
+        "metadata-bytes" => {
+            let big = "x".repeat(5000);
+            storage::put(
+                "flood",
+                b"x",
+                Put::new().metadata("a", &big).metadata("b", &big),
+            )?;
+        }
+        "metadata-newline" => {
+            storage::put(
+                "flood",
+                b"x",
+                Put::new().metadata("a", "x\r\nSet-Cookie: s=1"),
+            )?;
+        }
+        "content-type" => {
+            storage::put(
+                "flood",
+                b"x",
+                Put::new().content_type("text/html\r\nSet-Cookie: s=1"),
+            )?;
+        }
+        "oversized-put" => {
+            storage::put("big", &vec![0u8; (64 << 20) + 1], Put::new())?;
+        }
+        "oversized-append" => {
+            let upload = storage::begin_upload("big", Put::new())?;
+            upload.append(&vec![0u8; (64 << 20) + 1])?;
+        }
+        "open-uploads" => {
+            // Kept open: each handle holds a temporary file until the invocation ends.
+            let mut open = Vec::new();
+            for i in 0..17 {
+                open.push(storage::begin_upload(&format!("u{i}"), Put::new())?);
+            }
+        }
+        "publish-forever" => {
+            storage::put("public", b"x", Put::new())?;
+            storage::publish("public", u32::MAX)?;
+        }
+        "read-whole-huge" => {
+            let upload = storage::begin_upload("huge", Put::new())?;
+            let piece = vec![7u8; 8 << 20];
+            for _ in 0..8 {
+                upload.append(&piece)?;
+            }
+            upload.append(b"!")?;
+            upload.commit()?;
+            storage::get("huge")?;
+        }
+        _ => return Err(Error::NotFound(format!("no storage attack '{attack}'"))),
+    }
+    Ok(Response::text("the host let it through"))
+}
+
+/// One attack on mail; `/mail/budget/{n}` sends n messages of 70 KB and answers how many
+/// were accepted.
+fn mail_attack(request: Request) -> Result<Response> {
+    let attack = request.param("attack").unwrap_or_default().to_string();
+    match attack.as_str() {
+        "spoof" => {
+            Mail::to("user@victim.example")
+                .from("ceo@victim.example")
+                .subject("Wire the money")
+                .text("now")
+                .send()?;
+        }
+        "recipients" => {
+            let mut mail = Mail::to("r0@victim.example");
+            for i in 1..51 {
+                mail = mail.and_to(&format!("r{i}@victim.example"));
+            }
+            mail.subject("spam").text("x").send()?;
+        }
+        "injection" => {
+            Mail::to("user@victim.example")
+                .subject("hi\r\nBcc: everyone@victim.example")
+                .text("x")
+                .send()?;
+        }
+        "budget" => {
+            let mut accepted = 0;
+            for _ in 0..20 {
+                let sent = Mail::to("user@victim.example")
+                    .subject("bulk")
+                    .text("x")
+                    .attach("pad.bin", "application/octet-stream", vec![b'x'; 70_000])
+                    .send();
+                match sent {
+                    Ok(_) => accepted += 1,
+                    Err(e) => return Ok(refused(accepted, e)),
+                }
+            }
+            return Ok(Response::json_value(
+                &serde_json::json!({ "accepted": accepted }),
+            ));
+        }
+        _ => return Err(Error::NotFound(format!("no mail attack '{attack}'"))),
+    }
+    Ok(Response::text("the host let it through"))
+}

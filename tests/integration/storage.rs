@@ -686,3 +686,63 @@ fn two_hosts_share_one_bucket_and_serve_each_others_urls() {
     assert_eq!(served.status, 200, "{}", served.body);
     assert_eq!(served.body, "written by A");
 }
+
+#[test]
+fn a_host_killed_mid_upload_leaves_no_object_and_its_leftovers_are_swept() {
+    let plugins = long_running_probe("");
+    let host = plugins.start();
+    let pid = host.pid();
+    let writer = {
+        let base = host.base.clone();
+        std::thread::spawn(move || {
+            let _ = ureq::post(format!(
+                "{base}/storage-probe/generate?key=crash/big.bin&size={}&piece={}",
+                1u64 << 30,
+                8 << 20
+            ))
+            .send_empty();
+        })
+    };
+    let tmp = module_root(&plugins, "storage-probe").join("tmp");
+    crate::harness::eventually(
+        "a write under way",
+        std::time::Duration::from_secs(20),
+        || {
+            std::fs::read_dir(&tmp)
+                .ok()?
+                .flatten()
+                .find(|e| e.metadata().is_ok_and(|m| m.len() > 16 << 20))
+        },
+    );
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let _ = writer.join();
+    drop(host);
+    assert!(
+        !module_root(&plugins, "storage-probe")
+            .join("objects/crash")
+            .exists()
+    );
+    // The leftover, once old, is swept when the next host first writes for the tenant.
+    let leftover = std::fs::read_dir(&tmp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let old = std::process::Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&leftover)
+        .status()
+        .unwrap();
+    assert!(old.success());
+    let host = plugins.start();
+    assert_eq!(host.get("/storage-probe/objects/crash/big.bin").status, 404);
+    assert_eq!(put(&host, "/storage-probe/objects/after", 10).status, 201);
+    assert!(
+        !leftover.exists(),
+        "the crashed write's file is still there"
+    );
+}

@@ -95,7 +95,8 @@ impl LocalStorage {
 
 impl LocalStorage {
     /// What each module of `tenant` holds now, from its objects on disk (links and
-    /// anything the host did not write are not followed or counted).
+    /// anything the host did not write are not followed or counted). Runs once per tenant
+    /// after a start, so it also sweeps what a host that crashed mid-write left in `tmp/`.
     pub fn usage(&self, tenant: &str) -> Result<Vec<(String, Usage)>, StorageError> {
         let tenant_dir = self.root.join(tenant);
         let modules = match std::fs::read_dir(&tenant_dir) {
@@ -109,11 +110,32 @@ impl LocalStorage {
             if !module.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
+            sweep(&module.path().join("tmp"));
             let mut usage = Usage::default();
             add_usage(&module.path().join("objects"), &mut usage)?;
             all.push((module.file_name().to_string_lossy().into_owned(), usage));
         }
         Ok(all)
+    }
+}
+
+/// A write aside older than this is from a host that stopped mid-write: no invocation
+/// lives this long.
+const STALE_WRITE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the files of writes that never finished (a crash between create and rename).
+fn sweep(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_WRITE));
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -1026,6 +1026,26 @@ impl SmtpServer {
 
     /// A server that answers every DATA with `answer` (e.g. `"550 5.7.1 no"`), if given.
     pub fn answering(answer: Option<&str>) -> SmtpServer {
+        SmtpServer::with_args(
+            answer
+                .map(|a| vec!["--answer".to_string(), a.to_string()])
+                .unwrap_or_default(),
+        )
+    }
+
+    /// A server requiring STARTTLS with `cert`/`key` and the login `user`/`password`.
+    pub fn secured(cert: &Path, key: &Path, user: &str, password: &str) -> SmtpServer {
+        SmtpServer::with_args(vec![
+            "--tls-cert".into(),
+            cert.display().to_string(),
+            "--tls-key".into(),
+            key.display().to_string(),
+            "--auth".into(),
+            format!("{user}:{password}"),
+        ])
+    }
+
+    fn with_args(args: Vec<String>) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut command = Command::new(repo().join(".venv/bin/python"));
@@ -1035,9 +1055,7 @@ impl SmtpServer {
             .arg(dir.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
-        if let Some(answer) = answer {
-            command.args(["--answer", answer]);
-        }
+        command.args(&args);
         let mut child = command
             .spawn()
             .expect("start tests/smtp/server.py (scripts/setup installs aiosmtpd into .venv)");

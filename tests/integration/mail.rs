@@ -398,3 +398,113 @@ fn a_module_without_the_mail_grant_is_denied() {
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert!(outbox_files(&plugins).is_empty());
 }
+
+/// A private CA and a certificate it signed for `localhost` (the name the host checks),
+/// made with openssl: (ca, cert, key).
+fn localhost_certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let made = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+    ]);
+    std::fs::write(
+        file("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (file("ca.pem"), file("cert.pem"), file("key.pem"))
+}
+
+#[test]
+fn mail_goes_out_over_starttls_with_a_login_and_a_bad_password_is_a_dead_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = localhost_certificate(dir.path());
+    let smtp = SmtpServer::secured(&cert, &key, "shop", "s3cret");
+    let settings = |password: &str| {
+        format!(
+            "{QUICK_RETRIES}[mail.smtp]\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
+             username = \"shop\"\npassword = \"{password}\"\nca-file = \"{}\"\ntimeout-ms = 3000\n",
+            smtp.port,
+            ca.display()
+        )
+    };
+    let plugins = probe_with(&settings("s3cret"));
+    let host = plugins.start();
+    let sent = send(
+        &host,
+        json!({"to": ["ada@example.com"], "subject": "over tls", "text": "x"}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let (_, message) = eventually("the message over STARTTLS", WAIT, || smtp.received().pop());
+    assert_eq!(message["headers"]["subject"], "over tls");
+    drop(host);
+
+    let plugins = probe_with(&settings("wrong"));
+    let host = plugins.start();
+    let sent = send(
+        &host,
+        json!({"to": ["ada@example.com"], "subject": "refused login", "text": "x"}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let dead = eventually("the message refused for its login", WAIT, || {
+        let queues = host.get("/_admin/queues").json();
+        queues["dead"].as_array().and_then(|d| d.first().cloned())
+    });
+    assert_eq!(
+        dead["attempts"], 1,
+        "a refused login is not retried: {dead}"
+    );
+    assert_eq!(smtp.received().len(), 1);
+}

@@ -1,10 +1,11 @@
 //! A Python module (componentize-py) through the same host.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Host, HostOptions};
+use crate::harness::{Host, HostBuilder, HostOptions, Plugins, eventually, parse_eml};
 use crate::ws::{connect_to, user};
 
 #[test]
@@ -135,4 +136,260 @@ fn a_python_module_serves_websockets_events_and_jobs() {
             crate::harness::message(line).contains(expected)
         });
     }
+}
+
+fn put_object(
+    host: &Host,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> crate::harness::Reply {
+    host.request(
+        "PUT",
+        &format!("/files-py/objects/{key}"),
+        headers,
+        body.as_bytes().to_vec(),
+    )
+}
+
+#[test]
+fn a_python_module_writes_in_pieces_and_publishes_a_url_through_the_python_sdk() {
+    let plugins = HostBuilder::new().module("files-py", "files-py").build();
+    let host = plugins.start();
+    let reply = host.request(
+        "POST",
+        "/files-py/pieces?key=abc.txt&count=3&size=4",
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["info"]["size"], 12);
+    let url = answer["url"].as_str().unwrap();
+    assert!(url.starts_with("/_storage/"), "{url}");
+    let served = host.get(url);
+    assert_eq!(served.body, "aaaabbbbcccc");
+    assert_eq!(served.header("content-type"), Some("text/plain"));
+    let part = host.request("GET", url, &[("range", "bytes=4-7")], Vec::new());
+    assert_eq!(part.body, "bbbb");
+}
+
+#[test]
+fn a_python_module_stores_objects_through_the_python_sdk() {
+    let plugins = HostBuilder::new().module("files-py", "files-py").build();
+    let host = plugins.start();
+    let put = put_object(
+        &host,
+        "notes/a.txt",
+        &[("content-type", "text/plain"), ("x-meta-author", "Ada")],
+        "hello world",
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    let stored = put.json();
+    assert_eq!(stored["key"], "notes/a.txt");
+    assert_eq!(stored["size"], 11);
+    let got = host.get("/files-py/objects/notes/a.txt");
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body, "hello world");
+    assert_eq!(got.header("content-type"), Some("text/plain"));
+    let range = host.get("/files-py/objects/notes/a.txt?start=6&end=9");
+    assert_eq!((range.status, range.body.as_str()), (200, "wor"));
+    assert_eq!(range.header("content-type"), Some("text/plain"));
+    assert_eq!(
+        host.get("/files-py/objects/notes/a.txt?start=6").body,
+        "world"
+    );
+    let past = host.get("/files-py/objects/notes/a.txt?start=50");
+    assert_eq!(past.status, 400, "{}", past.body);
+
+    let head = host.get("/files-py/head/notes/a.txt").json();
+    assert_eq!(head["exists"], true);
+    assert_eq!(head["info"]["metadata"], json!([["author", "Ada"]]));
+    assert_eq!(head["info"]["etag"], stored["etag"]);
+    let untyped = put_object(&host, "notes/b.bin", &[], "0123");
+    assert_eq!(untyped.status, 201, "{}", untyped.body);
+    assert_eq!(untyped.json()["content_type"], "application/octet-stream");
+    let copy = host.request(
+        "POST",
+        "/files-py/copy?source=notes/a.txt&target=copies/a.txt",
+        &[],
+        Vec::new(),
+    );
+    assert_eq!(copy.status, 200, "{}", copy.body);
+    assert_eq!(copy.json()["etag"], stored["etag"]);
+    assert_eq!(
+        host.get("/files-py/objects/copies/a.txt").body,
+        "hello world"
+    );
+
+    let all = host.get("/files-py/list").json();
+    assert_eq!(
+        all["keys"],
+        json!(["copies/a.txt", "notes/a.txt", "notes/b.bin"])
+    );
+    assert!(all["next_cursor"].is_null(), "{all}");
+    let notes = host.get("/files-py/list?prefix=notes/").json();
+    assert_eq!(notes["keys"], json!(["notes/a.txt", "notes/b.bin"]));
+    let first = host.get("/files-py/list?prefix=notes/&limit=1").json();
+    assert_eq!(first["keys"], json!(["notes/a.txt"]));
+    let cursor = first["next_cursor"].as_str().expect("a cursor").to_string();
+    let second = host
+        .get(&format!(
+            "/files-py/list?prefix=notes/&limit=1&cursor={cursor}"
+        ))
+        .json();
+    assert_eq!(second["keys"], json!(["notes/b.bin"]));
+
+    // Keys that leave the module's root are refused; the Python SDK lets the host's error
+    // through, and nothing is written outside.
+    let escaping = put_object(&host, "..%2Fx", &[], "x");
+    assert!(
+        matches!(escaping.status, 400 | 403),
+        "{}: {}",
+        escaping.status,
+        escaping.body
+    );
+    for key in ["..%2F..%2Fescaped", "%2Fetc%2Fpasswd", "a%2F%2Fb"] {
+        let raw = host.request(
+            "PUT",
+            &format!("/files-py/raw?key={key}"),
+            &[],
+            b"x".to_vec(),
+        );
+        assert_eq!(raw.status, 400, "{key}: {}", raw.body);
+        assert_eq!(raw.json()["error"]["code"], "invalid", "{key}");
+    }
+    let base = plugins.path().parent().unwrap();
+    for outside in ["x", "escaped", "data/x", "data/escaped", "data/storage/x"] {
+        assert!(!base.join(outside).exists(), "{outside} was written");
+    }
+
+    let deleted = host.request("DELETE", "/files-py/objects/notes/a.txt", &[], Vec::new());
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let gone = host.get("/files-py/objects/notes/a.txt");
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert_eq!(gone.json()["error"]["code"], "not_found");
+    assert_eq!(
+        host.get("/files-py/head/notes/a.txt").json()["exists"],
+        false
+    );
+    let again = host.request("DELETE", "/files-py/objects/notes/a.txt", &[], Vec::new());
+    assert_eq!(again.status, 404, "{}", again.body);
+    assert_eq!(
+        host.get("/files-py/list?prefix=notes/").json()["keys"],
+        json!(["notes/b.bin"])
+    );
+}
+
+#[test]
+fn a_python_module_outside_its_storage_grant_is_refused_with_403() {
+    let host = HostBuilder::new()
+        .module("files-py", "files-py")
+        .edit(
+            "files-py",
+            r#"storage = ["*"]"#,
+            r#"storage = ["uploads/*"]"#,
+        )
+        .start();
+    let inside = put_object(&host, "uploads/a.txt", &[], "x");
+    assert_eq!(inside.status, 201, "{}", inside.body);
+    let outside = put_object(&host, "private/a.txt", &[], "x");
+    assert_eq!(outside.status, 403, "{}", outside.body);
+    assert_eq!(outside.json()["error"]["code"], "denied");
+    assert_eq!(host.get("/files-py/objects/private/a.txt").status, 403);
+    assert_eq!(host.get("/files-py/objects/uploads/a.txt").body, "x");
+}
+
+fn outbox_files(plugins: &Plugins) -> Vec<PathBuf> {
+    let outbox = plugins.path().parent().unwrap().join("data/outbox");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    files.sort();
+    files
+}
+
+#[test]
+fn a_python_module_sends_mail_with_an_attachment_through_the_python_sdk() {
+    let plugins = HostBuilder::new().module("files-py", "files-py").build();
+    let host = plugins.start();
+    let send = |spec: serde_json::Value| {
+        host.request(
+            "POST",
+            "/files-py/mail",
+            &[("content-type", "application/json")],
+            spec.to_string().into_bytes(),
+        )
+    };
+    let attachment = "line one\nline two: naïve ✓\n";
+    let sent = send(json!({
+        "to": "ada@example.com",
+        "subject": "Your files",
+        "text": "See the attachment.",
+        "attachment_name": "notes.txt",
+        "attachment_text": attachment,
+    }));
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let id = sent.json()["id"]
+        .as_str()
+        .expect("a message id")
+        .to_string();
+
+    // A sender outside the grant, and an attachment name with a folder, are refused by the
+    // host through the Python SDK, and nothing is queued.
+    let denied = send(json!({
+        "to": "ada@example.com", "subject": "x", "text": "x", "from": "mallory@evil.example",
+    }));
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let invalid = send(json!({
+        "to": "ada@example.com", "subject": "x", "text": "x",
+        "attachment_name": "../notes.txt", "attachment_text": "x",
+    }));
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert_eq!(invalid.json()["error"]["code"], "invalid");
+
+    let file = eventually(
+        "an .eml file in data/outbox",
+        Duration::from_secs(20),
+        || outbox_files(&plugins).pop(),
+    );
+    let message = parse_eml(&file);
+    let headers = &message["headers"];
+    assert_eq!(headers["subject"], "Your files");
+    assert_eq!(headers["from"], "Shop <noreply@shop.example>");
+    assert_eq!(headers["to"], "ada@example.com");
+    assert_eq!(headers["message-id"], format!("<{id}>"));
+    let parts = message["parts"].as_array().unwrap();
+    let body = parts
+        .iter()
+        .find(|p| p["filename"].is_null() && p["content_type"] == "text/plain")
+        .unwrap_or_else(|| panic!("a text body in {message}"));
+    assert_eq!(
+        body["content"].as_str().unwrap().trim_end(),
+        "See the attachment."
+    );
+    let attached = parts
+        .iter()
+        .find(|p| p["filename"] == "notes.txt")
+        .unwrap_or_else(|| panic!("the attachment in {message}"));
+    assert_eq!(attached["content_type"], "text/plain");
+    // parse.py gives the decoded bytes as latin-1 text.
+    let bytes: Vec<u8> = attached["content"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&bytes),
+        attachment,
+        "the attachment's bytes changed on the way"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        outbox_files(&plugins).len(),
+        1,
+        "a refused message was queued"
+    );
 }

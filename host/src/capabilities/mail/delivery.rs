@@ -9,7 +9,7 @@ use base64::Engine;
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +81,8 @@ pub enum Transport {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         server: String,
+        /// The longest one hand-over may take, whatever the server does.
+        limit: Duration,
     },
 }
 
@@ -91,8 +93,8 @@ impl Transport {
         let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone());
         let tls = match config.tls {
             SmtpTls::None => Tls::None,
-            SmtpTls::Starttls => Tls::Required(TlsParameters::new(config.host.clone())?),
-            SmtpTls::Tls => Tls::Wrapper(TlsParameters::new(config.host.clone())?),
+            SmtpTls::Starttls => Tls::Required(tls_parameters(config)?),
+            SmtpTls::Tls => Tls::Wrapper(tls_parameters(config)?),
         };
         let mut builder = builder
             .port(port)
@@ -105,6 +107,7 @@ impl Transport {
         Ok(Transport::Smtp {
             transport: builder.build(),
             server: format!("{}:{port}", config.host),
+            limit: Duration::from_millis(config.timeout_ms.saturating_mul(2)),
         })
     }
 
@@ -121,9 +124,20 @@ impl Transport {
         let eml = mail.bytes()?;
         match self {
             Transport::Outbox(dir) => write_outbox(dir.clone(), tenant, mail, eml).await,
-            Transport::Smtp { transport, server } => {
+            Transport::Smtp {
+                transport,
+                server,
+                limit,
+            } => {
                 let envelope = mail.envelope()?;
-                match transport.send_raw(&envelope, &eml).await {
+                // lettre's timeout covers each read and write, not a server that keeps a
+                // conversation going without end: the slot is freed after `limit` anyway.
+                let sent = tokio::time::timeout(*limit, transport.send_raw(&envelope, &eml))
+                    .await
+                    .map_err(|_| {
+                        Failure::Transient(format!("{server} did not finish within {limit:?}"))
+                    })?;
+                match sent {
                     Ok(_) => Ok(()),
                     Err(e) if e.is_permanent() => Err(Failure::Permanent(format!(
                         "{server} refused the message: {e}"
@@ -133,6 +147,24 @@ impl Transport {
             }
         }
     }
+}
+
+/// TLS to `config.host` (the name its certificate must carry), trusting the public roots
+/// and `ca-file`, if given.
+fn tls_parameters(config: &SmtpConfig) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(config.host.clone());
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("mail.smtp.ca-file {}: {e}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem).map_err(|e| {
+            anyhow::anyhow!(
+                "mail.smtp.ca-file {} is not a PEM certificate: {e}",
+                path.display()
+            )
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    Ok(builder.build_rustls()?)
 }
 
 /// Writes `TIME-ID.eml` into the outbox, aside then renamed, so a reader never sees half

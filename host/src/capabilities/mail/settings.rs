@@ -99,6 +99,9 @@ pub struct SmtpConfig {
     /// Connections kept open to the server.
     #[serde(default = "default_pool_size")]
     pub pool_size: u32,
+    /// A PEM file of a certificate authority to trust besides the public roots (a relay
+    /// whose certificate a private CA signed).
+    pub ca_file: Option<PathBuf>,
     /// How long one exchange with the server may take.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,

@@ -104,10 +104,11 @@ pub fn compose(message: &Message, sender: &str, limits: Limits) -> Result<Compos
     for (name, value) in &message.headers {
         builder = builder.raw_header(extra_header(name, value)?);
     }
-    let body = body(message)?;
-    let rendered = builder
-        .multipart(body)
-        .map_err(|e| format!("the message cannot be built: {e}"))?;
+    let rendered = match body(message)? {
+        Body::Single(part) => builder.singlepart(part),
+        Body::Multi(parts) => builder.multipart(parts),
+    }
+    .map_err(|e| format!("the message cannot be built: {e}"))?;
     let eml = rendered.formatted();
     if eml.len() > limits.max_message_bytes {
         return Err(too_big(eml.len(), limits));
@@ -175,11 +176,20 @@ fn extra_header(name: &str, value: &str) -> Result<HeaderValue, String> {
 }
 
 /// The text and HTML as alternatives, followed by the attachments.
-fn body(message: &Message) -> Result<MultiPart, String> {
+/// A body of one part, or of several.
+enum Body {
+    Single(SinglePart),
+    Multi(MultiPart),
+}
+
+fn body(message: &Message) -> Result<Body, String> {
     let text = match (&message.text, &message.html) {
-        (Some(text), Some(html)) => MultiPart::alternative_plain_html(text.clone(), html.clone()),
-        (Some(text), None) => MultiPart::mixed().singlepart(SinglePart::plain(text.clone())),
-        (None, Some(html)) => MultiPart::mixed().singlepart(SinglePart::html(html.clone())),
+        (Some(text), Some(html)) => Body::Multi(MultiPart::alternative_plain_html(
+            text.clone(),
+            html.clone(),
+        )),
+        (Some(text), None) => Body::Single(SinglePart::plain(text.clone())),
+        (None, Some(html)) => Body::Single(SinglePart::html(html.clone())),
         (None, None) => return Err("text or html: a message needs a body".into()),
     };
     if message.attachments.len() > MAX_ATTACHMENTS {
@@ -191,7 +201,10 @@ fn body(message: &Message) -> Result<MultiPart, String> {
     if message.attachments.is_empty() {
         return Ok(text);
     }
-    let mut mixed = MultiPart::mixed().multipart(text);
+    let mut mixed = match text {
+        Body::Single(part) => MultiPart::mixed().singlepart(part),
+        Body::Multi(parts) => MultiPart::mixed().multipart(parts),
+    };
     for (i, attachment) in message.attachments.iter().enumerate() {
         let field = format!("attachments[{i}]");
         attachment_name(&field, &attachment.name)?;
@@ -206,7 +219,7 @@ fn body(message: &Message) -> Result<MultiPart, String> {
             Attachment::new(attachment.name.clone()).body(attachment.content.clone(), content_type),
         );
     }
-    Ok(mixed)
+    Ok(Body::Multi(mixed))
 }
 
 /// A file name without a folder: a name with `/` or `\`, `.` or `..`, or a control

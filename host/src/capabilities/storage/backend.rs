@@ -3,9 +3,10 @@
 //! backend's disk work runs on tokio's blocking pool.
 
 use super::key::Key;
-use super::local::{LocalStorage, LocalUpload, ModuleRoot, ObjectInfo, StorageError};
-use super::quota::Usage;
+use super::local::{LocalStorage, LocalUpload, ModuleRoot};
+use super::object::{ObjectInfo, StorageError};
 use super::s3::{S3Storage, S3Upload};
+use super::settings::Usage;
 
 /// Whose objects: a module of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use wasmtime::component::{HasData, Resource};
 
 use super::backend::Owner;
 use super::key::Key;
-use super::local::{ObjectInfo, StorageError};
+use super::object::{ObjectInfo, StorageError};
 use super::objects::{Objects, Upload};
 use super::signed::{MAX_EXPIRY_SECONDS, Signer};
 use crate::runtime::ModuleContext;

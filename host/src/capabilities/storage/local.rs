@@ -12,7 +12,8 @@ use cap_std::fs::Dir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::quota::Usage;
+use super::object::{ObjectInfo, StorageError};
+use super::settings::Usage;
 
 use super::key::{self, Key, OBJECT_SUFFIX};
 
@@ -22,43 +23,6 @@ const MAGIC: &[u8; 4] = b"PHO1";
 const MAX_HEADER: u32 = 64 * 1024;
 /// Most files and folders one listing looks at.
 const MAX_LISTED: usize = 100_000;
-
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// No object at the key.
-    #[error("no object at key '{0}'")]
-    NotFound(String),
-    /// The path led outside the module's root (a planted symlink).
-    #[error("{0}")]
-    Denied(String),
-    /// The input was not acceptable.
-    #[error("{0}")]
-    Invalid(String),
-    /// The write would pass a quota or the largest object's size; nothing was written.
-    #[error("{0}")]
-    Quota(String),
-    /// The disk failed.
-    #[error("storage failed: {0}")]
-    Internal(String),
-}
-
-/// What the host knows of an object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectInfo {
-    /// Its key.
-    pub key: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its content type.
-    pub content_type: String,
-    /// Hash of its bytes.
-    pub etag: String,
-    /// Last written, ms since the Unix epoch.
-    pub modified_ms: u64,
-    /// Its metadata.
-    pub metadata: Vec<(String, String)>,
-}
 
 /// The header of an object file.
 #[derive(Debug, Serialize, Deserialize)]

@@ -4,16 +4,18 @@
 //! folder (host.toml `[storage] root` moves it), opened with `cap-std` so no key reaches a
 //! file outside.
 //!
-//! The code: `key.rs` checks keys, `backend.rs` is where objects live (`local.rs`, the
-//! folder backend), `quota.rs` the ledgers, `objects.rs` the backend with the quotas
-//! around it, `host.rs` the interface, `signed.rs` the published URLs the host serves,
-//! `settings.rs` host.toml's `[storage]`.
+//! The code: `key.rs` checks keys, `object.rs` is what every backend answers,
+//! `backend.rs` is where objects live (`local.rs`, the folder backend, and `s3.rs`),
+//! `quota.rs` the ledgers, `objects.rs` the backend with the quotas around it, `host.rs`
+//! the interface, `signed.rs` the published URLs the host serves, `settings.rs` host.toml's
+//! `[storage]` (quotas, the S3 bucket, the signing key).
 
 pub mod backend;
 mod host;
 pub mod key;
 mod life_cycle;
 pub mod local;
+pub mod object;
 pub mod objects;
 pub mod quota;
 pub mod s3;
@@ -51,9 +53,9 @@ pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
 pub const MAX_READ_BYTES: u64 = 64 << 20;
 
 /// Refuses a read of `start..end` of `key` larger than [`MAX_READ_BYTES`].
-pub fn check_read(key: &key::Key, start: u64, end: u64) -> Result<(), local::StorageError> {
+pub fn check_read(key: &key::Key, start: u64, end: u64) -> Result<(), object::StorageError> {
     if end.saturating_sub(start) > MAX_READ_BYTES {
-        return Err(local::StorageError::Invalid(format!(
+        return Err(object::StorageError::Invalid(format!(
             "reading {} bytes of '{}' at once; get returns at most {MAX_READ_BYTES} bytes, \
              read a larger object by ranges",
             end - start,

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use super::backend::{Backend, BackendUpload, Owner, Range};
 use super::key::Key;
-use super::local::{ObjectInfo, StorageError};
-use super::quota::{Quotas, Reservation, Usage};
+use super::object::{ObjectInfo, StorageError};
+use super::quota::{Quotas, Reservation};
 use super::settings::StorageConfig;
+use super::settings::Usage;
 
 /// Key locks: writers of keys that hash alike wait for each other, briefly.
 const KEY_LOCKS: usize = 64;

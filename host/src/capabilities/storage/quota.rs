@@ -7,25 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::settings::StorageConfig;
-
-/// What a module or a tenant keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Bytes of its objects.
-    pub bytes: u64,
-    /// How many objects.
-    pub objects: u64,
-}
-
-/// The limits of one module and of its tenant.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// A module's limit.
-    pub module: Usage,
-    /// The tenant's limit, all its modules together.
-    pub tenant: Usage,
-}
+use super::settings::{StorageConfig, Usage};
 
 #[derive(Default)]
 struct TenantLedger {

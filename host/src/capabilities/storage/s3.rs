@@ -22,10 +22,10 @@ use object_store::{
     Attribute, Attributes, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, WriteMultipart,
 };
-use serde::Deserialize;
 
 use super::key::{Key, MAX_KEY_BYTES};
-use super::local::{ObjectInfo, StorageError};
+use super::object::{ObjectInfo, StorageError};
+use super::settings::{S3Config, Usage};
 
 /// Size of each part of an upload. S3 refuses parts under 5 MiB but the last; larger parts
 /// would hold more memory per open upload.
@@ -39,30 +39,6 @@ const MAX_PARTS: u64 = 10_000;
 const HEADS_IN_FLIGHT: usize = 8;
 /// Content type of an object S3 holds none for.
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// `[storage.s3]` in host.toml: the bucket that holds every module's objects.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct S3Config {
-    /// The bucket; it must exist.
-    pub bucket: String,
-    /// The store's URL for a store other than AWS (`http://127.0.0.1:9000` for MinIO);
-    /// default: AWS's endpoint for `region`.
-    pub endpoint: Option<String>,
-    /// The bucket's region; default: `AWS_REGION` or `AWS_DEFAULT_REGION`, then
-    /// `us-east-1`.
-    pub region: Option<String>,
-    /// Access key; without it (and `secret-access-key`), the `AWS_*` environment
-    /// variables, then the machine's role.
-    pub access_key_id: Option<String>,
-    /// Secret for `access-key-id`.
-    pub secret_access_key: Option<String>,
-    /// Allows an `http://` endpoint (a store on this machine or a trusted network).
-    #[serde(default)]
-    pub allow_http: bool,
-    /// A folder inside the bucket to keep the objects in (`plughost/storage`).
-    pub prefix: Option<String>,
-}
 
 /// A bucket holding each module's objects under `{prefix/}{tenant}/{module}/`.
 #[derive(Debug, Clone)]
@@ -278,12 +254,12 @@ impl S3Storage {
     }
 
     /// What each module of `tenant` keeps now, from a listing of the tenant's folder.
-    pub async fn usage(&self, tenant: &str) -> Result<Vec<(String, super::quota::Usage)>> {
+    pub async fn usage(&self, tenant: &str) -> Result<Vec<(String, Usage)>> {
         let root = self.root(tenant, "x")?;
         let tenant_root = root.trim_end_matches("x/");
         let folder = Path::parse(tenant_root.trim_end_matches('/'))
             .map_err(|e| StorageError::Invalid(e.to_string()))?;
-        let mut modules: BTreeMap<String, super::quota::Usage> = BTreeMap::new();
+        let mut modules: BTreeMap<String, Usage> = BTreeMap::new();
         let mut listing = self.store.list(Some(&folder));
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(|e| internal(e, tenant, "count the objects of tenant"))?;

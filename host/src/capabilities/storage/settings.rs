@@ -7,8 +7,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::quota::{Limits, Usage};
-
 /// Storage settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -39,7 +37,7 @@ pub struct StorageConfig {
     /// so URLs published before a restart stop working.
     pub signing_key: Option<String>,
     /// An S3-compatible bucket instead of the local folder.
-    pub s3: Option<super::s3::S3Config>,
+    pub s3: Option<S3Config>,
 }
 
 /// `[storage.tenants.NAME]`: limits of one tenant that differ from the defaults.
@@ -117,4 +115,46 @@ fn default_tenant_max_objects() -> u64 {
 
 fn default_max_object_bytes() -> u64 {
     GIB
+}
+
+/// What a module or a tenant keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes of its objects.
+    pub bytes: u64,
+    /// How many objects.
+    pub objects: u64,
+}
+
+/// The limits of one module and of its tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A module's limit.
+    pub module: Usage,
+    /// The tenant's limit, all its modules together.
+    pub tenant: Usage,
+}
+
+/// `[storage.s3]` in host.toml: the bucket that holds every module's objects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct S3Config {
+    /// The bucket; it must exist.
+    pub bucket: String,
+    /// The store's URL for a store other than AWS (`http://127.0.0.1:9000` for MinIO);
+    /// default: AWS's endpoint for `region`.
+    pub endpoint: Option<String>,
+    /// The bucket's region; default: `AWS_REGION` or `AWS_DEFAULT_REGION`, then
+    /// `us-east-1`.
+    pub region: Option<String>,
+    /// Access key; without it (and `secret-access-key`), the `AWS_*` environment
+    /// variables, then the machine's role.
+    pub access_key_id: Option<String>,
+    /// Secret for `access-key-id`.
+    pub secret_access_key: Option<String>,
+    /// Allows an `http://` endpoint (a store on this machine or a trusted network).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// A folder inside the bucket to keep the objects in (`plughost/storage`).
+    pub prefix: Option<String>,
 }

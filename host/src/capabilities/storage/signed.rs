@@ -22,7 +22,7 @@ use sha2::Sha256;
 
 use super::backend::Owner;
 use super::key::Key;
-use super::local::{ObjectInfo, StorageError};
+use super::object::{ObjectInfo, StorageError};
 use super::objects::Objects;
 
 /// Where published objects are served.

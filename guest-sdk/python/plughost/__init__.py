@@ -13,13 +13,14 @@ The bindings (`wit_world`) are generated from the platform's WIT by componentize
 
     HttpHandler = router.handler()
 
-WebSocket namespaces: `plughost.ws` (`WsHandler = sockets.handler()`).
+WebSocket namespaces: `plughost.ws` (`WsHandler = sockets.handler()`). Objects:
+`plughost.storage`; mail: `plughost.mail`.
 """
 
 from .http import Request, Response, Router, HttpError
-from . import config, events, log, orm, queue, ws
+from . import config, events, log, mail, orm, queue, storage, ws
 
 # The platform's error, for any handler (HTTP, WebSocket, events, jobs).
 Error = HttpError
 
-__all__ = ["Request", "Response", "Router", "Error", "HttpError", "config", "events", "log", "orm", "queue", "ws"]
+__all__ = ["Request", "Response", "Router", "Error", "HttpError", "config", "events", "log", "orm", "queue", "ws", "storage", "mail"]

@@ -74,19 +74,25 @@ async fn run(mailer: Arc<Mailer>, tenant: String, wake: Arc<Notify>) {
     let slots = Arc::new(Semaphore::new(mailer.config.concurrency));
     let poll = Duration::from_millis(mailer.queue.poll_ms);
     loop {
-        let free = slots.available_permits();
-        let claimed = if free == 0 {
-            Vec::new()
-        } else {
-            claim(&mailer, &tenant, free).await
+        // A slot first: when all are busy, the loop waits for one to free (not for the
+        // next poll), then claims as many messages as there are free slots.
+        let Ok(first) = slots.clone().acquire_owned().await else {
+            return;
         };
+        let claimed = claim(&mailer, &tenant, slots.available_permits() + 1).await;
         if claimed.is_empty() {
+            drop(first);
             let _ = tokio::time::timeout(poll, wake.notified()).await;
             continue;
         }
+        let mut first = Some(first);
         for job in claimed {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                return;
+            let permit = match first.take() {
+                Some(permit) => permit,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
             };
             let mailer = mailer.clone();
             let tenant = tenant.clone();

@@ -31,7 +31,7 @@ pub enum Backend {
 /// An object being written in pieces.
 pub enum BackendUpload {
     /// Into a file in the module's `tmp/` (taken out while a blocking task appends).
-    Local(Option<LocalUpload>),
+    Local(Option<Box<LocalUpload>>),
     /// An S3 multipart upload.
     S3(S3Upload),
 }
@@ -91,7 +91,7 @@ impl Backend {
                     root.begin_upload(&key, content_type, metadata)
                 })
                 .await?;
-                Ok(BackendUpload::Local(Some(upload)))
+                Ok(BackendUpload::Local(Some(Box::new(upload))))
             }
             Backend::S3(s3) => {
                 let (t, m) = (&owner.tenant, &owner.module);

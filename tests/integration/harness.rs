@@ -1045,6 +1045,17 @@ impl SmtpServer {
         ])
     }
 
+    /// A server speaking TLS from the first byte (SMTPS) with `cert`/`key`.
+    pub fn implicit_tls(cert: &Path, key: &Path) -> SmtpServer {
+        SmtpServer::with_args(vec![
+            "--tls-cert".into(),
+            cert.display().to_string(),
+            "--tls-key".into(),
+            key.display().to_string(),
+            "--implicit-tls".into(),
+        ])
+    }
+
     fn with_args(args: Vec<String>) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();

@@ -508,3 +508,49 @@ fn mail_goes_out_over_starttls_with_a_login_and_a_bad_password_is_a_dead_letter(
     );
     assert_eq!(smtp.received().len(), 1);
 }
+
+#[test]
+fn mail_goes_out_over_implicit_tls_and_a_certificate_of_an_unknown_ca_is_never_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = localhost_certificate(dir.path());
+    let smtp = SmtpServer::implicit_tls(&cert, &key);
+    let settings = |trust: &str| {
+        format!(
+            "{QUICK_RETRIES}[mail]\nmax-attempts = 2\n[mail.smtp]\nhost = \"localhost\"\nport = {}\n\
+             tls = \"tls\"\ntimeout-ms = 3000\n{trust}",
+            smtp.port
+        )
+    };
+    let trusted = probe_with(&settings(&format!("ca-file = \"{}\"\n", ca.display())));
+    let host = trusted.start();
+    let sent = send(
+        &host,
+        json!({"to": ["ada@example.com"], "subject": "smtps", "text": "x"}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let (_, message) = eventually("the message over TLS", WAIT, || smtp.received().pop());
+    assert_eq!(message["headers"]["subject"], "smtps");
+    drop(host);
+
+    // Without the CA the certificate is not trusted: nothing is sent, and it dies.
+    let untrusted = probe_with(&settings(""));
+    let host = untrusted.start();
+    let sent = send(
+        &host,
+        json!({"to": ["ada@example.com"], "subject": "never", "text": "x"}),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    let dead = eventually(
+        "the message dead for an untrusted certificate",
+        WAIT,
+        || {
+            let queues = host.get("/_admin/queues").json();
+            queues["dead"].as_array().and_then(|d| d.first().cloned())
+        },
+    );
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("certificate"),
+        "{dead}"
+    );
+    assert_eq!(smtp.received().len(), 1);
+}

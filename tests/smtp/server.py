@@ -1,12 +1,13 @@
 """The SMTP server the mail tests talk to (aiosmtpd, installed by scripts/setup).
 
     server.py --port PORT --dir DIR [--answer "451 4.3.0 try later"]
-              [--tls-cert CERT --tls-key KEY] [--auth USER:PASSWORD]
+              [--tls-cert CERT --tls-key KEY [--implicit-tls]] [--auth USER:PASSWORD]
 
 Listens on 127.0.0.1:PORT. Each message it accepts is saved in DIR as NNNN.eml (the bytes
 as received) with NNNN.json beside it (envelope sender and recipients), written aside and
 renamed. With --answer, every DATA gets that reply instead (a 4xx or 5xx refusal), and
-each refusal is counted in DIR/refused. With --tls-cert and --tls-key it requires STARTTLS;
+each refusal is counted in DIR/refused. With --tls-cert and --tls-key it requires STARTTLS
+(or, with --implicit-tls, speaks TLS from the first byte, as on port 465);
 with --auth it requires that login (after STARTTLS). Prints "ready" once listening.
 """
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--answer")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
@@ -57,7 +59,10 @@ def main() -> None:
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-        options.update(tls_context=context, require_starttls=True)
+        if args.implicit_tls:
+            options.update(ssl_context=context)
+        else:
+            options.update(tls_context=context, require_starttls=True)
     if args.auth:
         user, password = args.auth.split(":", 1)
 
@@ -73,7 +78,7 @@ def main() -> None:
         options.update(
             authenticator=authenticator,
             auth_required=True,
-            auth_require_tls=bool(args.tls_cert),
+            auth_require_tls=bool(args.tls_cert) and not args.implicit_tls,
         )
     controller = Controller(
         Saver(args.dir, args.answer),

@@ -201,6 +201,37 @@ async fn module_put(probe: &Probe, key: &str, data: &[u8]) -> anyhow::Result<()>
 }
 
 /// `GET /objects/KEY`, checked to answer `size` bytes.
+/// `GET /served/KEY`: the module answers naming the object and the host streams it, as
+/// the server does for `x-plughost-object`; the body collected as a client receives it.
+async fn module_streamed(probe: &Probe, key: &str, size: usize) -> anyhow::Result<()> {
+    use http_body_util::BodyExt;
+    use plughost::capabilities::storage::{Objects, signed};
+    let mut request = object_request("GET", key, Vec::new());
+    request.path = format!("/storage-probe/served/{key}");
+    request.route = "/served/{*key}".into();
+    let response = probe
+        .module
+        .handle_http(&probe.runtime, &request)
+        .await?
+        .map_err(|e| anyhow::anyhow!("served {key}: {e:?}"))?;
+    let name = response
+        .headers
+        .iter()
+        .find(|(n, _)| n == signed::OBJECT_HEADER)
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| anyhow::anyhow!("served {key}: no {} header", signed::OBJECT_HEADER))?;
+    let objects = probe
+        .runtime
+        .capability::<Objects>()
+        .expect("the storage capability");
+    let headers = axum::http::HeaderMap::new();
+    let streamed =
+        signed::module_object(objects, &probe.module.context, &name, &headers, false).await;
+    let body = streamed.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(body.len() == size, "served {key}: {} bytes", body.len());
+    Ok(())
+}
+
 async fn module_get(probe: &Probe, key: &str, size: usize) -> anyhow::Result<()> {
     let request = object_request("GET", key, Vec::new());
     let response = probe
@@ -257,6 +288,8 @@ struct Times {
     put: f64,
     read: f64,
     get: f64,
+    /// The module answers with the object's name; the host streams it.
+    streamed: f64,
 }
 
 /// One round: `ops` operations of each kind on `data`, `concurrency` at a time.
@@ -309,6 +342,13 @@ async fn storage_round(
         async move { module_get(&p, &format!("s{size}/r{round}/{i}"), size).await }
     })
     .await?;
+
+    let p = probe.clone();
+    times.streamed = timed(ops, concurrency, move |i| {
+        let p = p.clone();
+        async move { module_streamed(&p, &format!("s{size}/r{round}/{i}"), size).await }
+    })
+    .await?;
     Ok(times)
 }
 
@@ -332,22 +372,24 @@ async fn storage(modules: &Path, scratch: &Path) -> anyhow::Result<()> {
         let rate = |s: f64| SMALL_OPS as f64 / s;
         println!(
             "storage 4KiB round {round} ({SMALL_OPS} ops, {CONCURRENCY} tasks): put/s write={:.0} \
-             write+sync+rename={:.0} module={:.0} | get/s read={:.0} module={:.0}",
+             write+sync+rename={:.0} module={:.0} | get/s read={:.0} module={:.0} streamed={:.0}",
             rate(t.write),
             rate(t.durable),
             rate(t.put),
             rate(t.read),
-            rate(t.get)
+            rate(t.get),
+            rate(t.streamed)
         );
         rounds.push(t);
     }
     let ratio = |f: fn(&Times) -> f64| median(rounds.iter().map(f).collect());
     println!(
         "storage 4KiB median ratio module/baseline: put vs write={:.2}x put vs write+sync+rename={:.2}x \
-         | get vs read={:.2}x (goal >= 0.5x)",
+         | get vs read={:.2}x, streamed vs read={:.2}x (goal >= 0.5x)",
         ratio(|t| t.write / t.put),
         ratio(|t| t.durable / t.put),
-        ratio(|t| t.read / t.get)
+        ratio(|t| t.read / t.get),
+        ratio(|t| t.read / t.streamed)
     );
 
     // 64 MiB: MB/s over all rounds, one operation at a time.
@@ -359,37 +401,41 @@ async fn storage(modules: &Path, scratch: &Path) -> anyhow::Result<()> {
         let rate = |s: f64| LARGE as f64 / 1e6 / s;
         println!(
             "storage 64MiB round {round}: put MB/s write={:.0} write+sync+rename={:.0} module={:.0} \
-             | get MB/s read={:.0} module={:.0}",
+             | get MB/s read={:.0} module={:.0} streamed={:.0}",
             rate(t.write),
             rate(t.durable),
             rate(t.put),
             rate(t.read),
-            rate(t.get)
+            rate(t.get),
+            rate(t.streamed)
         );
         total.write += t.write;
         total.durable += t.durable;
         total.put += t.put;
         total.read += t.read;
         total.get += t.get;
+        total.streamed += t.streamed;
         rounds.push(t);
     }
     let rate = |s: f64| (LARGE * LARGE_ROUNDS) as f64 / 1e6 / s;
     println!(
         "storage 64MiB over {LARGE_ROUNDS} rounds: put MB/s write={:.0} write+sync+rename={:.0} \
-         module={:.0} | get MB/s read={:.0} module={:.0}",
+         module={:.0} | get MB/s read={:.0} module={:.0} streamed={:.0}",
         rate(total.write),
         rate(total.durable),
         rate(total.put),
         rate(total.read),
-        rate(total.get)
+        rate(total.get),
+        rate(total.streamed)
     );
     println!(
         "storage 64MiB ratio module/baseline (all rounds): put vs write={:.2}x put vs \
-         write+sync+rename={:.2}x | get vs read={:.2}x (goal >= 0.8x); per-round medians \
-         {:.2}x {:.2}x | {:.2}x",
+         write+sync+rename={:.2}x | get vs read={:.2}x, streamed vs read={:.2}x (goal >= 0.8x); \
+         per-round medians {:.2}x {:.2}x | {:.2}x",
         total.write / total.put,
         total.durable / total.put,
         total.read / total.get,
+        total.read / total.streamed,
         ratio_of(&rounds, |t| t.write / t.put),
         ratio_of(&rounds, |t| t.durable / t.put),
         ratio_of(&rounds, |t| t.read / t.get)

@@ -746,3 +746,74 @@ fn a_host_killed_mid_upload_leaves_no_object_and_its_leftovers_are_swept() {
         "the crashed write's file is still there"
     );
 }
+
+#[test]
+fn a_module_answers_with_an_object_the_host_streams_within_its_grant() {
+    let plugins = HostBuilder::new()
+        .host_toml("[server]\nbody-limit-bytes = 8388608\n")
+        .module("storage-probe", "storage-probe")
+        .edit(
+            "storage-probe",
+            "storage = [\"*\"]",
+            "storage = [\"public/*\", \"private/*\"]",
+        )
+        .build();
+    let host = plugins.start();
+    let body: Vec<u8> = (0..5 * 1024 * 1024u32)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    let put = host.request(
+        "PUT",
+        "/storage-probe/objects/public/big.txt",
+        &[("content-type", "text/plain")],
+        body.clone(),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    let etag = format!("\"{}\"", put.json()["etag"].as_str().unwrap());
+    let served = host.get("/storage-probe/served/public/big.txt");
+    assert_eq!(served.status, 200);
+    assert!(
+        served.body.as_bytes() == body,
+        "the bytes came back changed"
+    );
+    assert_eq!(served.header("content-type"), Some("text/plain"));
+    assert_eq!(served.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        served.header("cache-control"),
+        Some("no-store"),
+        "the module's header is kept"
+    );
+    assert_eq!(
+        served.header("x-plughost-object"),
+        None,
+        "the host's instruction never leaks"
+    );
+    let part = host.request(
+        "GET",
+        "/storage-probe/served/public/big.txt",
+        &[("range", "bytes=0-25")],
+        Vec::new(),
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, "abcdefghijklmnopqrstuvwxyz");
+    let cached = host.request(
+        "GET",
+        "/storage-probe/served/public/big.txt",
+        &[("if-none-match", &etag)],
+        Vec::new(),
+    );
+    assert_eq!(cached.status, 304);
+    assert_eq!(
+        host.get("/storage-probe/served/public/none.txt").status,
+        404
+    );
+    // Only keys within the module's grant, and only from its own root.
+    let outside = host.get("/storage-probe/served/secret/x");
+    assert_eq!(outside.status, 403, "{}", outside.body);
+    let escape = host.get("/storage-probe/served/..%2F..%2Fetc%2Fpasswd");
+    assert!(
+        matches!(escape.status, 400 | 403 | 404 | 502),
+        "{}",
+        escape.status
+    );
+}

@@ -86,6 +86,12 @@ class Response:
     def json(cls, body: str, status: int = 200) -> "Response":
         return cls(status, [("content-type", "application/json")], body.encode("utf-8"))
 
+    @classmethod
+    def object(cls, key: str) -> "Response":
+        """The module's stored object at key, streamed by the host (content type, ETag,
+        ranges): its bytes never pass through the module."""
+        return cls(200, [("x-plughost-object", key)])
+
     def to_wit(self) -> http_types.Response:
         return http_types.Response(status=self.status, headers=self.headers, body=self.body)
 

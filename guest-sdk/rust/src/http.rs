@@ -130,6 +130,13 @@ impl Response {
         }
     }
 
+    /// The module's stored object at `key` (within its `storage` grant), streamed by the
+    /// host with its content type, ETag and byte ranges: the bytes never pass through the
+    /// module, so this is how a module serves large files after checking who may see them.
+    pub fn object(key: &str) -> Self {
+        Self::status(200).with_header("x-plughost-object", key)
+    }
+
     /// `200` with a `text/plain` body.
     pub fn text(body: impl Into<String>) -> Self {
         Self::status(200)

@@ -157,7 +157,10 @@ async fn serve(
         request_id: request_id.to_string(),
     };
     match module.handle_http(&state.runtime, &guest_request).await {
-        Ok(Ok(response)) => into_response(response, &module),
+        Ok(Ok(response)) => {
+            let response = into_response(response, &module)?;
+            with_object(state, &module, &parts, response).await
+        }
         Ok(Err(guest_error)) => Err(guest_error.into()),
         Err(error) => {
             match &error {
@@ -167,6 +170,38 @@ async fn serve(
             Err((&error).into())
         }
     }
+}
+
+/// A module's answer naming one of its stored objects (`x-plughost-object: KEY`) becomes
+/// that object, streamed by the host with ranges and ETag; the module's other headers
+/// (cache-control, content-disposition, …) are kept where the host sets none.
+async fn with_object(
+    state: &HttpState,
+    module: &LoadedModule,
+    parts: &Parts,
+    mut response: Response,
+) -> Result<Response, HttpError> {
+    use crate::capabilities::storage::{Objects, signed};
+    let Some(key) = response.headers_mut().remove(signed::OBJECT_HEADER) else {
+        return Ok(response);
+    };
+    let Some(objects) = state.runtime.capability::<Objects>() else {
+        return Err(HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no_storage",
+            "the module answered with a stored object, but this host runs no storage",
+        ));
+    };
+    let key = key.to_str().unwrap_or_default().to_string();
+    let head_only = parts.method == axum::http::Method::HEAD;
+    let mut streamed =
+        signed::module_object(objects, &module.context, &key, &parts.headers, head_only).await;
+    for (name, value) in response.headers() {
+        if !streamed.headers().contains_key(name) {
+            streamed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(streamed)
 }
 
 /// Whether the request asks to become a WebSocket.

@@ -1,4 +1,5 @@
-//! Published objects: a module asks for a URL (`publish`), the host signs what it names
+//! Objects the host streams itself: to a module's answer naming one (`x-plughost-object`),
+//! and at published URLs. A module asks for a URL (`publish`), the host signs what it names
 //! (tenant, module, key, expiry) with HMAC-SHA256 and serves it at `/_storage/TOKEN`
 //! itself, with the object's content type, its ETag (`If-None-Match` → 304) and byte
 //! ranges (`Range` → 206), streamed in pieces, so a large download never passes through
@@ -139,13 +140,31 @@ async fn serve(
         tenant: published.tenant,
         module: published.module,
     };
+    let remaining = published.expires.saturating_sub(now_seconds());
+    let mut response = stream(objects, owner, key, &headers, method == Method::HEAD).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header_value(&format!("private, max-age={remaining}")),
+    );
+    response
+}
+
+/// `key` of `owner` streamed by the host: 200, 206, 304, 404 or 416 as the request's
+/// headers ask, with its content type, ETag, and the headers untrusted content gets.
+pub async fn stream(
+    objects: Arc<Objects>,
+    owner: Owner,
+    key: Key,
+    headers: &HeaderMap,
+    head_only: bool,
+) -> Response {
     let info = match objects.head(&owner, &key).await {
         Ok(info) => info,
         Err(StorageError::NotFound(_)) => {
             return refusal(StatusCode::NOT_FOUND, "the object is gone");
         }
         Err(e) => {
-            tracing::warn!(tenant = %owner.tenant, module = %owner.module, "serving a storage URL failed: {e}");
+            tracing::warn!(tenant = %owner.tenant, module = %owner.module, "streaming an object failed: {e}");
             return refusal(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the object cannot be read now",
@@ -153,8 +172,7 @@ async fn serve(
         }
     };
     let etag = format!("\"{}\"", info.etag);
-    let remaining = published.expires.saturating_sub(now_seconds());
-    let mut response = answer(objects, owner, key, &info, &headers, method == Method::HEAD);
+    let mut response = answer(objects, owner, key, &info, headers, head_only);
     let h = response.headers_mut();
     h.insert(header::ETAG, header_value(&etag));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -166,11 +184,40 @@ async fn serve(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        header_value(&format!("private, max-age={remaining}")),
-    );
     response
+}
+
+/// The header with which a module answers "serve this object of mine": the host checks
+/// the key against the module's grant and streams the object itself, so its bytes never
+/// pass through the module (X-Accel-Redirect style).
+pub const OBJECT_HEADER: &str = "x-plughost-object";
+
+/// The answer to a module's `x-plughost-object: KEY`: the key checked (shape, then the
+/// module's grant; a refusal is counted), then [`stream`] from the module's own root.
+pub async fn module_object(
+    objects: Arc<Objects>,
+    module: &crate::runtime::ModuleContext,
+    key: &str,
+    headers: &HeaderMap,
+    head_only: bool,
+) -> Response {
+    let key = match Key::parse(key) {
+        Ok(key) => key,
+        Err(why) => {
+            return refusal(
+                StatusCode::BAD_GATEWAY,
+                &format!("the module named an object with an invalid key: {why}"),
+            );
+        }
+    };
+    if let Err(denied) = module.check("storage", key.as_str()) {
+        return refusal(StatusCode::FORBIDDEN, &denied.reason);
+    }
+    let owner = Owner {
+        tenant: module.tenant.clone(),
+        module: module.name.clone(),
+    };
+    stream(objects, owner, key, headers, head_only).await
 }
 
 fn header_value(text: &str) -> HeaderValue {

@@ -8,7 +8,7 @@
 //! key=&size=&piece=` writes `size` bytes of a known pattern in pieces, `GET /verify?key=
 //! &piece=` reads them back by ranges and checks every byte, `POST /abandon?key=&size=`
 //! appends and drops the upload uncommitted. `GET /publish/{*key}?seconds=` answers the
-//! object's URL.
+//! object's URL. `GET /served/{*key}` answers with the object streamed by the host.
 
 use plughost_sdk::Result;
 use plughost_sdk::http::{Request, Response, Router};
@@ -37,12 +37,17 @@ impl plughost_sdk::Module for StorageProbe {
                 Ok(Response::json_value(&json!({ "exists": exists })))
             })
             .get("/list", list)
+            .get("/served/{*key}", |r| {
+                Ok(Response::object(&key(&r)).with_header("cache-control", "no-store"))
+            })
             .post("/generate", generate)
             .get("/verify", verify)
             .post("/abandon", |r| {
                 let upload = storage::begin_upload(&param(&r, "key"), Put::new())?;
                 upload.append(&pattern(0, number(&r, "size", 1024) as usize))?;
-                Ok(Response::json_value(&json!({ "written": upload.written() })))
+                Ok(Response::json_value(
+                    &json!({ "written": upload.written() }),
+                ))
             })
             .get("/publish/{*key}", |r| {
                 let seconds = number(&r, "seconds", 60) as u32;
@@ -72,7 +77,9 @@ fn number(request: &Request, name: &str, default: u64) -> u64 {
 
 /// The bytes at `offset..offset + len` of the pattern: byte `i` is `i % 251`.
 fn pattern(offset: u64, len: usize) -> Vec<u8> {
-    (offset..offset + len as u64).map(|i| (i % 251) as u8).collect()
+    (offset..offset + len as u64)
+        .map(|i| (i % 251) as u8)
+        .collect()
 }
 
 fn generate(request: Request) -> Result<Response> {

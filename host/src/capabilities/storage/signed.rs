@@ -30,8 +30,10 @@ use super::objects::Objects;
 pub const PREFIX: &str = "/_storage";
 /// The longest a URL lives: 7 days.
 pub const MAX_EXPIRY_SECONDS: u32 = 7 * 24 * 3600;
-/// Bytes read from the backend at a time while serving.
-const PIECE: u64 = 1 << 20;
+/// Bytes read from the backend at a time while serving: large enough that each piece's
+/// open and blocking-pool round trip cost little next to its copy, small enough to keep
+/// many downloads in memory at once.
+const PIECE: u64 = 4 << 20;
 
 /// What a URL names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -67,11 +67,7 @@ fn store(request: Request) -> Result<Response> {
         .unwrap_or("application/octet-stream")
         .to_string();
     let notify = request.query_param("notify");
-    let info = storage::put(
-        &key,
-        &request.body,
-        Put::new().content_type(&content_type),
-    )?;
+    let info = storage::put(&key, &request.body, Put::new().content_type(&content_type))?;
     orm::transaction(|| {
         let rows = uploads();
         if let Some(old) = rows.find_one(&Query::new().filter("path", &key))? {
@@ -135,7 +131,9 @@ fn list(request: Request) -> Result<Response> {
             _ => break,
         }
     }
-    Ok(Response::json_value(&json!({ "prefix": prefix, "keys": keys })))
+    Ok(Response::json_value(
+        &json!({ "prefix": prefix, "keys": keys }),
+    ))
 }
 
 fn remove(request: Request) -> Result<Response> {

@@ -269,7 +269,9 @@ mod tests {
         assert!(text.contains("Subject: Your order"), "{text}");
         assert!(text.contains("ada@example.com"));
         // (Not `contains("bcc")`: the random Message-ID is hex and may hold those letters.)
-        let bcc_header = text.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:"));
+        let bcc_header = text
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("bcc:"));
         assert!(!bcc_header, "{text}");
         assert!(!text.contains("audit@example.com"), "{text}");
         assert_eq!(

@@ -287,17 +287,7 @@ fn pieces(
     start: u64,
     end: u64,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, StorageError>> {
-    futures_util::stream::unfold(start, move |at| {
-        let (objects, owner, key) = (objects.clone(), owner.clone(), key.clone());
-        async move {
-            if at >= end {
-                return None;
-            }
-            let until = (at + PIECE).min(end);
-            let piece = objects.get(&owner, &key, Some((at, Some(until)))).await;
-            Some((piece.map(bytes::Bytes::from), until))
-        }
-    })
+    objects.backend().stream(&owner, &key, (start, end), PIECE)
 }
 
 /// What a `Range` header asks of an object of `size` bytes.

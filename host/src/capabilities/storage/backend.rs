@@ -112,46 +112,6 @@ impl Backend {
         }
     }
 
-    /// The bytes `start..end` of `key` as a stream of `piece`-sized chunks: from one open
-    /// file read ahead by a blocking task (local), or ranged GETs (S3).
-    pub fn stream(
-        self: &std::sync::Arc<Self>,
-        owner: &Owner,
-        key: &Key,
-        (start, end): (u64, u64),
-        piece: u64,
-    ) -> futures_util::stream::BoxStream<'static, std::result::Result<bytes::Bytes, StorageError>>
-    {
-        use futures_util::StreamExt;
-        if let Backend::Local(local) = self.as_ref() {
-            let (sender, receiver) = tokio::sync::mpsc::channel(2);
-            let (local, owner, key) = (local.clone(), owner.clone(), key.clone());
-            tokio::task::spawn_blocking(move || match local.open(&owner.tenant, &owner.module) {
-                Ok(root) => root.read_into(&key, (start, end), piece as usize, &sender),
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                }
-            });
-            return futures_util::stream::unfold(receiver, |mut receiver| async move {
-                receiver.recv().await.map(|piece| (piece, receiver))
-            })
-            .boxed();
-        }
-        let (backend, owner, key) = (self.clone(), owner.clone(), key.clone());
-        futures_util::stream::unfold(start, move |at| {
-            let (backend, owner, key) = (backend.clone(), owner.clone(), key.clone());
-            async move {
-                if at >= end {
-                    return None;
-                }
-                let until = (at + piece).min(end);
-                let bytes = backend.get(&owner, &key, Some((at, Some(until)))).await;
-                Some((bytes.map(bytes::Bytes::from), until))
-            }
-        })
-        .boxed()
-    }
-
     /// What the host knows of the object.
     pub async fn head(&self, owner: &Owner, key: &Key) -> Result<ObjectInfo> {
         match self {

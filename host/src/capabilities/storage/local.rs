@@ -239,41 +239,6 @@ impl ModuleRoot {
         Ok(bytes)
     }
 
-    /// Sends the bytes `start..end` of `key` to `out` in pieces of `piece` bytes, from one
-    /// open file (a blocking task's loop; the bounded channel keeps it a piece or two
-    /// ahead of the reader). Stops when the reader goes away.
-    pub fn read_into(
-        &self,
-        key: &Key,
-        (start, end): (u64, u64),
-        piece: usize,
-        out: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, StorageError>>,
-    ) {
-        let opened = self.open(key).and_then(|(mut file, offset, _)| {
-            file.seek(SeekFrom::Start(offset + start))
-                .map_err(|e| self.io(key, e))?;
-            Ok(file)
-        });
-        let mut file = match opened {
-            Ok(file) => file,
-            Err(e) => {
-                let _ = out.blocking_send(Err(e));
-                return;
-            }
-        };
-        let mut left = end.saturating_sub(start);
-        while left > 0 {
-            let mut buffer = vec![0; piece.min(left as usize)];
-            let read = file.read_exact(&mut buffer).map_err(|e| self.io(key, e));
-            let failed = read.is_err();
-            let sent = out.blocking_send(read.map(|()| bytes::Bytes::from(buffer)));
-            if failed || sent.is_err() {
-                return;
-            }
-            left -= piece.min(left as usize) as u64;
-        }
-    }
-
     /// What the host knows of the object.
     pub fn head(&self, key: &Key) -> Result<ObjectInfo, StorageError> {
         let (mut file, _, size) = self.open(key)?;

@@ -19,7 +19,7 @@ type Result<T> = std::result::Result<T, StorageError>;
 
 /// The backend, the quotas and the key locks.
 pub struct Objects {
-    backend: Arc<Backend>,
+    backend: Backend,
     quotas: Arc<Quotas>,
     config: StorageConfig,
     locks: Vec<tokio::sync::Mutex<()>>,
@@ -46,7 +46,7 @@ impl Objects {
     /// Objects in `backend`, under the quotas of `config`.
     pub fn new(backend: Backend, config: StorageConfig) -> Objects {
         Objects {
-            backend: Arc::new(backend),
+            backend,
             quotas: Arc::new(Quotas::new(config.clone())),
             config,
             locks: (0..KEY_LOCKS)
@@ -57,7 +57,7 @@ impl Objects {
     }
 
     /// The backend, for reads that need no quota.
-    pub fn backend(&self) -> &Arc<Backend> {
+    pub fn backend(&self) -> &Backend {
         &self.backend
     }
 

@@ -287,7 +287,17 @@ fn pieces(
     start: u64,
     end: u64,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, StorageError>> {
-    objects.backend().stream(&owner, &key, (start, end), PIECE)
+    futures_util::stream::unfold(start, move |at| {
+        let (objects, owner, key) = (objects.clone(), owner.clone(), key.clone());
+        async move {
+            if at >= end {
+                return None;
+            }
+            let until = (at + PIECE).min(end);
+            let piece = objects.get(&owner, &key, Some((at, Some(until)))).await;
+            Some((piece.map(bytes::Bytes::from), until))
+        }
+    })
 }
 
 /// What a `Range` header asks of an object of `size` bytes.

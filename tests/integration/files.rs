@@ -107,12 +107,8 @@ fn an_upload_with_notify_mails_the_file_attached_to_the_outbox_by_default() {
         b"profits up",
     );
     assert_eq!(stored.status, 201, "{}", stored.body);
-    let outbox = plugins.path().parent().unwrap().join("data/outbox");
     let file = eventually("a mail in data/outbox", Duration::from_secs(20), || {
-        std::fs::read_dir(&outbox)
-            .ok()?
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        crate::harness::outbox_files(plugins.path()).pop()
     });
     let mail = parse_eml(&file);
     assert_eq!(mail["headers"]["to"], "ada@example.com");

@@ -1134,6 +1134,18 @@ pub fn parse_eml(path: &Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// The `.eml` files the host wrote to `data/outbox` beside the plugins folder `plugins`
+/// (where mail goes without SMTP settings), in name (time) order.
+pub fn outbox_files(plugins: &Path) -> Vec<PathBuf> {
+    let outbox = plugins.parent().unwrap().join("data/outbox");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    files.sort();
+    files
+}
+
 /// A port nothing listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

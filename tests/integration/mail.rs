@@ -30,17 +30,8 @@ fn send(host: &crate::harness::Host, spec: Value) -> crate::harness::Reply {
     )
 }
 
-fn outbox(plugins: &Plugins) -> PathBuf {
-    plugins.path().parent().unwrap().join("data/outbox")
-}
-
 fn outbox_files(plugins: &Plugins) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox(plugins))
-        .map(|dir| dir.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-    files.sort();
-    files
+    crate::harness::outbox_files(plugins.path())
 }
 
 #[test]

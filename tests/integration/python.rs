@@ -301,13 +301,7 @@ fn a_python_module_outside_its_storage_grant_is_refused_with_403() {
 }
 
 fn outbox_files(plugins: &Plugins) -> Vec<PathBuf> {
-    let outbox = plugins.path().parent().unwrap().join("data/outbox");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
-        .map(|dir| dir.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-    files.sort();
-    files
+    crate::harness::outbox_files(plugins.path())
 }
 
 #[test]

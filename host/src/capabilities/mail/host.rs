@@ -118,11 +118,7 @@ impl MailView<'_> {
             return Ok(());
         }
         let tenant = self.module.tenant.clone();
-        let waiting = self
-            .orm
-            .run(async |target| store::waiting(target, &tenant).await)
-            .await
-            .map_err(GuestError::from)?;
+        let waiting = crate::capabilities::queue::waiting_jobs(self.orm, &tenant).await?;
         if waiting >= self.module.max_queued_jobs {
             return Err(self.over_limit(format!(
                 "tenant '{tenant}' has {waiting} jobs and messages waiting, its limit; \

@@ -85,11 +85,7 @@ impl QueueView<'_> {
             return Ok(());
         }
         let tenant = self.module.tenant.clone();
-        let waiting = self
-            .orm
-            .run(async |target| store::waiting(target, &tenant).await)
-            .await
-            .map_err(GuestError::from)?;
+        let waiting = crate::capabilities::queue::waiting_jobs(self.orm, &tenant).await?;
         let headroom = self.module.max_queued_jobs.saturating_sub(waiting);
         self.budget.set_job_headroom(headroom);
         Ok(())

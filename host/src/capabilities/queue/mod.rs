@@ -93,6 +93,18 @@ impl QueueSpec {
     }
 }
 
+/// Jobs of `tenant` waiting in the queue (mail included), counted in the invocation's
+/// session: the quota `max-queued-jobs` is checked against it.
+pub async fn waiting_jobs(
+    orm: &mut OrmSession,
+    tenant: &str,
+) -> Result<u64, crate::runtime::bindings::GuestError> {
+    let waiting = orm
+        .run(async |target| store::waiting(target, tenant).await)
+        .await?;
+    Ok(waiting)
+}
+
 /// A queue name: 1 to 100 of `a-z`, `0-9`, `-`, `_` and `.`.
 pub fn check_queue_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()

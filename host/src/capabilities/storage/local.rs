@@ -190,7 +190,6 @@ impl ModuleRoot {
             file: None,
             header,
             hasher: blake3::Hasher::new(),
-            written: 0,
         };
         let file = upload.write_header().map_err(|e| self.io(key, e))?;
         upload.file = Some(file);
@@ -459,7 +458,6 @@ pub struct LocalUpload {
     file: Option<cap_std::fs::File>,
     header: Header,
     hasher: blake3::Hasher,
-    written: u64,
 }
 
 impl LocalUpload {
@@ -478,13 +476,7 @@ impl LocalUpload {
         file.write_all(data)
             .map_err(|e| self.root.io(&self.key, e))?;
         self.hasher.update(data);
-        self.written += data.len() as u64;
         Ok(())
-    }
-
-    /// Bytes appended so far.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// Writes the real etag into the header, syncs, and renames the file into place.

@@ -61,17 +61,6 @@ impl Objects {
         &self.backend
     }
 
-    /// The host's storage settings.
-    pub fn config(&self) -> &StorageConfig {
-        &self.config
-    }
-
-    /// What `owner` keeps, and its tenant in all.
-    pub async fn usage(&self, owner: &Owner) -> Result<(Usage, Usage)> {
-        self.load(&owner.tenant).await?;
-        Ok(self.quotas.usage(&owner.tenant, &owner.module))
-    }
-
     fn lock(&self, owner: &Owner, key: &Key) -> &tokio::sync::Mutex<()> {
         let mut hasher = DefaultHasher::new();
         (owner, key.as_str()).hash(&mut hasher);

@@ -49,14 +49,6 @@ impl Quotas {
         });
     }
 
-    /// What `module` of `tenant` keeps, and the tenant in all.
-    pub fn usage(&self, tenant: &str, module: &str) -> (Usage, Usage) {
-        let ledgers = self.ledgers.lock().unwrap();
-        ledgers.get(tenant).map_or_else(Default::default, |l| {
-            (l.modules.get(module).copied().unwrap_or_default(), l.total)
-        })
-    }
-
     /// Reserves `bytes` and `objects` for `module` of `tenant`; refused, with nothing
     /// reserved, when either limit would be passed. The reservation is given back when
     /// dropped unless [`Reservation::keep`] is called.

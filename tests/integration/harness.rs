@@ -412,6 +412,16 @@ impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // A failed test shows what its host said: a flaky failure in CI is otherwise
+            // a status code without a cause.
+            let logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+            let tail = &logs[logs.len().saturating_sub(60)..];
+            eprintln!("--- the host's last {} log lines ---", tail.len());
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 

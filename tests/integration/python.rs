@@ -201,6 +201,10 @@ fn a_python_module_stores_objects_through_the_python_sdk() {
     );
     let past = host.get("/files-py/objects/notes/a.txt?start=50");
     assert_eq!(past.status, 400, "{}", past.body);
+    // The same through `get` and `head` (two calls) instead of `read` (one).
+    let via_get = host.get("/files-py/objects/notes/a.txt?via=get&start=6&end=9");
+    assert_eq!((via_get.status, via_get.body.as_str()), (200, "wor"));
+    assert_eq!(via_get.header("content-type"), Some("text/plain"));
 
     let head = host.get("/files-py/head/notes/a.txt").json();
     assert_eq!(head["exists"], true);

@@ -5,6 +5,7 @@ patterns, e.g. `storage = ["uploads/*"]`).
     info = storage.put("uploads/a.txt", b"hello", content_type="text/plain")
     data = storage.get("uploads/a.txt")
     first = storage.get("uploads/a.txt", start=0, end=2)
+    obj = storage.read("uploads/a.txt")   # obj.bytes and obj.info (content_type, etag) at once
     page = storage.list("uploads/", limit=100)   # page.objects, page.next_cursor
     upload = storage.begin_upload("big.bin"); upload.append(piece); upload.commit()
     url = storage.publish("uploads/a.txt", 3600)   # "/_storage/...", served by the host
@@ -17,6 +18,7 @@ from typing import Dict, List, Optional
 from wit_world.imports import storage as _storage
 
 ObjectInfo = _storage.ObjectInfo
+Object = _storage.Object
 Listing = _storage.Listing
 
 
@@ -36,6 +38,14 @@ def get(key: str, start: Optional[int] = None, end: Optional[int] = None) -> byt
     if start is None:
         return _storage.get(key, None)
     return _storage.get(key, _storage.ByteRange(start, end))
+
+
+def read(key: str, start: Optional[int] = None, end: Optional[int] = None) -> Object:
+    """The object's bytes (or those from start up to end) with what the host knows of it,
+    in one call: `.bytes` and `.info` (content_type, etag, ...)."""
+    if start is None:
+        return _storage.read(key, None)
+    return _storage.read(key, _storage.ByteRange(start, end))
 
 
 def head(key: str) -> ObjectInfo:

@@ -5,6 +5,7 @@
 //! use plughost_sdk::storage::{self, Put};
 //! let info = storage::put("uploads/a.txt", b"hello", Put::new().content_type("text/plain"))?;
 //! let bytes = storage::get("uploads/a.txt")?;
+//! let object = storage::read("uploads/a.txt")?; // bytes and info (content type, etag)
 //! let first = storage::get_range("uploads/a.txt", 0, Some(2))?;
 //! let page = storage::list("uploads/", None, 100)?;
 //!
@@ -20,6 +21,8 @@ use crate::bindings::plughost::platform::storage as wit;
 
 /// One page of a listing: objects in key order and the cursor of the next page.
 pub use wit::Listing;
+/// An object's bytes (`bytes`, all or a range) and what the host knows of it (`info`).
+pub use wit::Object;
 /// What the host knows of an object: key, size, content type, etag, modified time (ms),
 /// metadata.
 pub use wit::ObjectInfo;
@@ -70,6 +73,18 @@ pub fn get(key: &str) -> Result<Vec<u8>> {
 /// Bytes `start` up to, not including, `end` (`None`: to the end).
 pub fn get_range(key: &str, start: u64, end: Option<u64>) -> Result<Vec<u8>> {
     wit::get(key, Some(wit::ByteRange { start, end }))
+}
+
+/// The object's bytes with what the host knows of it (content type, etag, …), in one
+/// call: what a handler serving the object needs. `Err(Error::NotFound)` when there is none.
+pub fn read(key: &str) -> Result<Object> {
+    wit::read(key, None)
+}
+
+/// Bytes `start` up to, not including, `end` (`None`: to the end), with what the host
+/// knows of the whole object.
+pub fn read_range(key: &str, start: u64, end: Option<u64>) -> Result<Object> {
+    wit::read(key, Some(wit::ByteRange { start, end }))
 }
 
 /// What the host knows of the object; `Err(Error::NotFound)` when there is none.

@@ -2,6 +2,8 @@
 //! `[storage.s3]`), behind one async surface keyed by (tenant, module, key). The local
 //! backend's disk work runs on tokio's blocking pool.
 
+use std::sync::Arc;
+
 use super::key::Key;
 use super::local::{LocalStorage, LocalUpload, ModuleRoot};
 use super::object::{ObjectInfo, StorageError};
@@ -37,6 +39,26 @@ pub enum BackendUpload {
 }
 
 type Result<T> = std::result::Result<T, StorageError>;
+
+/// An object opened for reading in pieces: every piece comes from the version opened,
+/// even when the key is replaced or deleted meanwhile, so a reader never gets a torn
+/// object (the start of one version and the end of another).
+pub enum ObjectReader {
+    /// The open file, whose object bytes start at `offset`: a replacement renames another
+    /// file over the name, and this one stays readable while held.
+    Local {
+        /// The object's file.
+        file: Arc<std::fs::File>,
+        /// Where its bytes start (after the header).
+        offset: u64,
+    },
+    /// Ranged GETs that match only the version opened (`If-Match` its etag): a piece of a
+    /// replaced object fails instead of mixing versions.
+    S3 {
+        /// The version's etag, quoted as S3 gives it.
+        e_tag: String,
+    },
+}
 
 impl Backend {
     /// Runs `work` on `owner`'s local root, on the blocking pool.
@@ -109,6 +131,90 @@ impl Backend {
                 Self::on_root(local, owner, move |root| root.get(&key, range)).await
             }
             Backend::S3(s3) => s3.get(&owner.tenant, &owner.module, key, range).await,
+        }
+    }
+
+    /// The bytes, all or `range`, with what the host knows of the object, in one trip.
+    pub async fn read(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        range: Range,
+    ) -> Result<(ObjectInfo, Vec<u8>)> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                Self::on_root(local, owner, move |root| root.read(&key, range)).await
+            }
+            Backend::S3(s3) => s3.read(&owner.tenant, &owner.module, key, range).await,
+        }
+    }
+
+    /// The object opened for reading in pieces ([`Backend::piece`]), what the host knows
+    /// of it, and its first `eager` bytes read in the same trip.
+    pub async fn open_reader(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        eager: u64,
+    ) -> Result<(ObjectInfo, ObjectReader, Vec<u8>)> {
+        match self {
+            Backend::Local(local) => {
+                let key = key.clone();
+                let opened =
+                    Self::on_root(local, owner, move |root| root.open_reader(&key, eager)).await?;
+                let reader = ObjectReader::Local {
+                    file: Arc::new(opened.file),
+                    offset: opened.offset,
+                };
+                Ok((opened.info, reader, opened.first))
+            }
+            Backend::S3(s3) => {
+                let (t, m) = (&owner.tenant, &owner.module);
+                let (info, first) = if eager == 0 {
+                    (s3.head(t, m, key).await?, Vec::new())
+                } else {
+                    s3.read(t, m, key, Some((0, Some(eager)))).await?
+                };
+                // S3 etags are quoted strings; the host keeps them without the quotes.
+                let e_tag = format!("\"{}\"", info.etag);
+                Ok((info, ObjectReader::S3 { e_tag }, first))
+            }
+        }
+    }
+
+    /// Bytes `start..end` of an object opened with [`Backend::open_reader`].
+    pub async fn piece(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        reader: &ObjectReader,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>> {
+        match (self, reader) {
+            (_, ObjectReader::Local { file, offset }) => {
+                let (file, at) = (file.clone(), offset + start);
+                let key = key.clone();
+                tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt as _;
+                    let mut bytes = vec![0; (end - start) as usize];
+                    file.read_exact_at(&mut bytes, at)
+                        .map(|()| bytes)
+                        .map_err(|e| {
+                            StorageError::Internal(format!("reading '{}': {e}", key.as_str()))
+                        })
+                })
+                .await
+                .map_err(|e| StorageError::Internal(format!("storage task failed: {e}")))?
+            }
+            (Backend::S3(s3), ObjectReader::S3 { e_tag }) => {
+                let (t, m) = (&owner.tenant, &owner.module);
+                s3.piece(t, m, key, e_tag, start, end).await
+            }
+            (Backend::Local(_), ObjectReader::S3 { .. }) => Err(StorageError::Internal(
+                "an S3 reader used on the local backend".into(),
+            )),
         }
     }
 

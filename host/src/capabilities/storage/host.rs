@@ -178,6 +178,17 @@ impl Host for StorageView<'_> {
         Ok(objects.get(&self.owner(), &key, range).await?)
     }
 
+    async fn read(&mut self, key: String, range: Option<ByteRange>) -> Result<storage::Object> {
+        let key = self.key(&key)?;
+        let range = range.map(|r| (r.start, r.end));
+        let objects = self.part.objects.clone();
+        let (info, bytes) = objects.read(&self.owner(), &key, range).await?;
+        Ok(storage::Object {
+            info: info.into(),
+            bytes,
+        })
+    }
+
     async fn head(&mut self, key: String) -> Result<storage::ObjectInfo> {
         let key = self.key(&key)?;
         let objects = self.part.objects.clone();

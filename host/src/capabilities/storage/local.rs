@@ -147,6 +147,35 @@ fn internal(path: &Path, e: std::io::Error) -> StorageError {
     StorageError::Internal(format!("{}: {e}", path.display()))
 }
 
+/// An object opened for reading: held open, its bytes stay those of the version opened
+/// even if the key is replaced (another file is renamed over the name) or deleted.
+pub struct OpenObject {
+    /// What the host knows of it.
+    pub info: ObjectInfo,
+    /// The file.
+    pub file: std::fs::File,
+    /// Where the object's bytes start in the file (after the header).
+    pub offset: u64,
+    /// Its first bytes, as many as asked.
+    pub first: Vec<u8>,
+}
+
+/// An object's file opened with its header read: where every read starts.
+struct Opened {
+    file: std::fs::File,
+    info: ObjectInfo,
+    /// Where the object's bytes start in the file (after the header).
+    offset: u64,
+    /// The object's first bytes, read with the header.
+    leading: Vec<u8>,
+}
+
+/// Bytes read at the start of a file for its header (most headers are a few hundred).
+const HEADER_READ: usize = 4096;
+/// Bytes of the object read with its header when its bytes are wanted: an object this
+/// small is read in the same system call.
+const LEADING_READ: usize = 60 * 1024;
+
 /// One module's folder.
 pub struct ModuleRoot {
     dir: Arc<Dir>,
@@ -219,7 +248,48 @@ impl ModuleRoot {
         key: &Key,
         range: Option<(u64, Option<u64>)>,
     ) -> Result<Vec<u8>, StorageError> {
-        let (mut file, offset, size) = self.open(key)?;
+        Ok(self.read(key, range)?.1)
+    }
+
+    /// The bytes, all or `range`, with what the host knows of the object: one open, and
+    /// for a small object one read.
+    pub fn read(
+        &self,
+        key: &Key,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<(ObjectInfo, Vec<u8>), StorageError> {
+        let opened = self.open(key, LEADING_READ)?;
+        let bytes = self.bytes(&opened, key, range)?;
+        Ok((opened.info, bytes))
+    }
+
+    /// The object opened for reading in pieces, and its first `eager` bytes read in the
+    /// same trip (a small object whole).
+    pub fn open_reader(&self, key: &Key, eager: u64) -> Result<OpenObject, StorageError> {
+        let opened = self.open(key, LEADING_READ)?;
+        let first = self.bytes(&opened, key, Some((0, Some(eager))))?;
+        Ok(OpenObject {
+            info: opened.info,
+            file: opened.file,
+            offset: opened.offset,
+            first,
+        })
+    }
+
+    /// What the host knows of the object.
+    pub fn head(&self, key: &Key) -> Result<ObjectInfo, StorageError> {
+        Ok(self.open(key, 0)?.info)
+    }
+
+    /// Bytes `range` of an opened object.
+    fn bytes(
+        &self,
+        opened: &Opened,
+        key: &Key,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<Vec<u8>, StorageError> {
+        use std::os::unix::fs::FileExt as _;
+        let size = opened.info.size;
         let (start, end) = match range {
             None => (0, size),
             Some((start, end)) => (start, end.unwrap_or(size).min(size)),
@@ -231,32 +301,16 @@ impl ModuleRoot {
             )));
         }
         super::check_read(key, start, end)?;
-        let mut bytes = Vec::with_capacity((end - start) as usize);
-        file.seek(SeekFrom::Start(offset + start))
-            .and_then(|_| (&mut file).take(end - start).read_to_end(&mut bytes))
+        if end <= opened.leading.len() as u64 {
+            return Ok(opened.leading[start as usize..end as usize].to_vec());
+        }
+        // Zeroed by the allocator, not written: large buffers come as fresh pages.
+        let mut bytes = vec![0; (end - start) as usize];
+        opened
+            .file
+            .read_exact_at(&mut bytes, opened.offset + start)
             .map_err(|e| self.io(key, e))?;
         Ok(bytes)
-    }
-
-    /// What the host knows of the object.
-    pub fn head(&self, key: &Key) -> Result<ObjectInfo, StorageError> {
-        let (mut file, _, size) = self.open(key)?;
-        let header = read_header(&mut file).map_err(|e| self.io(key, e))?;
-        let modified_ms = file
-            .metadata()
-            .and_then(|m| m.modified())
-            .map(|t| t.into_std())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_millis() as u64);
-        Ok(ObjectInfo {
-            key: key.as_str().to_string(),
-            size,
-            content_type: header.content_type,
-            etag: header.etag,
-            modified_ms,
-            metadata: header.metadata,
-        })
     }
 
     /// Removes the object; whether there was one.
@@ -270,7 +324,7 @@ impl ModuleRoot {
 
     /// Copies `from` to `to`.
     pub fn copy(&self, from: &Key, to: &Key) -> Result<ObjectInfo, StorageError> {
-        self.open(from)?;
+        self.open(from, 0)?;
         let tmp = format!("tmp/{}", uuid::Uuid::new_v4());
         self.dir
             .copy(format!("objects/{}", from.path()), &self.dir, &tmp)
@@ -361,23 +415,60 @@ impl ModuleRoot {
         Ok(())
     }
 
-    /// The object's file positioned after its header, the header's length and its size.
-    fn open(&self, key: &Key) -> Result<(cap_std::fs::File, u64, u64), StorageError> {
-        let mut file = self
+    /// The object's file with its header read, and up to `leading` of its first bytes
+    /// read in the same system call (`pread`): a small object is one open, one `fstat`
+    /// and one read.
+    fn open(&self, key: &Key, leading: usize) -> Result<Opened, StorageError> {
+        use std::os::unix::fs::FileExt as _;
+        let io = |e| self.io(key, e);
+        let file = self
             .dir
             .open(format!("objects/{}", key.path()))
-            .map_err(|e| self.io(key, e))?;
-        let total = file.metadata().map_err(|e| self.io(key, e))?.len();
-        let header_len = header_length(&mut file).map_err(|e| self.io(key, e))?;
-        let offset = 8 + u64::from(header_len);
-        if total < offset {
-            return Err(StorageError::Internal(format!(
-                "object '{}' is damaged (shorter than its header)",
+            .map_err(io)?
+            .into_std();
+        let meta = file.metadata().map_err(io)?;
+        let total = meta.len();
+        let damaged = || {
+            StorageError::Internal(format!(
+                "object '{}' is damaged (its header cannot be read)",
                 key.as_str()
-            )));
+            ))
+        };
+        let mut first = vec![0; total.min((HEADER_READ + leading) as u64) as usize];
+        file.read_exact_at(&mut first, 0).map_err(io)?;
+        let length = header_length(&mut first.as_slice()).map_err(|_| damaged())? as usize;
+        let offset = 8 + length;
+        if (total as usize) < offset {
+            return Err(damaged());
         }
-        file.seek(SeekFrom::Start(0)).map_err(|e| self.io(key, e))?;
-        Ok((file, offset, total - offset))
+        let header: Header = if offset <= first.len() {
+            serde_json::from_slice(&first[8..offset])
+        } else {
+            let mut header = vec![0; length];
+            file.read_exact_at(&mut header, 8).map_err(io)?;
+            serde_json::from_slice(&header)
+        }
+        .map_err(|_| damaged())?;
+        let leading = first.split_off(offset.min(first.len()));
+        let modified_ms = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as u64);
+        let info = ObjectInfo {
+            key: key.as_str().to_string(),
+            size: total - offset as u64,
+            content_type: header.content_type,
+            etag: header.etag,
+            modified_ms,
+            metadata: header.metadata,
+        };
+        Ok(Opened {
+            file,
+            info,
+            offset: offset as u64,
+            leading,
+        })
     }
 
     fn io(&self, key: &Key, e: std::io::Error) -> StorageError {
@@ -438,16 +529,12 @@ fn header_length(file: &mut impl Read) -> std::io::Result<u32> {
     Ok(length)
 }
 
-fn read_header(file: &mut cap_std::fs::File) -> std::io::Result<Header> {
-    let length = header_length(file)?;
-    let mut bytes = vec![0; length as usize];
-    file.read_exact(&mut bytes)?;
-    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
-}
-
 /// Hex digits of an etag: the first 128 bits of the bytes' BLAKE3 hash (SIMD-fast, so
 /// hashing every byte written costs little next to writing it).
 const ETAG_HEX: usize = 32;
+
+/// Pieces at least this large are hashed beside their write (a thread costs ~20 µs).
+const HASH_ASIDE_BYTES: usize = 1 << 20;
 
 /// An object being written in pieces into `tmp/`; dropped without `commit`, its file is
 /// removed, so nothing is left behind.
@@ -470,13 +557,21 @@ impl LocalUpload {
         Ok(file)
     }
 
-    /// Adds `data` at the end.
+    /// Adds `data` at the end. A large piece is hashed on a second thread while this one
+    /// writes it, so the etag costs no time next to the write.
     pub fn append(&mut self, data: &[u8]) -> Result<(), StorageError> {
         let file = self.file.as_mut().expect("open until commit");
-        file.write_all(data)
-            .map_err(|e| self.root.io(&self.key, e))?;
-        self.hasher.update(data);
-        Ok(())
+        let hasher = &mut self.hasher;
+        let written = if data.len() < HASH_ASIDE_BYTES {
+            hasher.update(data);
+            file.write_all(data)
+        } else {
+            std::thread::scope(|scope| {
+                scope.spawn(|| hasher.update(data));
+                file.write_all(data)
+            })
+        };
+        written.map_err(|e| self.root.io(&self.key, e))
     }
 
     /// Writes the real etag into the header, syncs, and renames the file into place.

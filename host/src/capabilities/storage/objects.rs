@@ -5,7 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use super::backend::{Backend, BackendUpload, Owner, Range};
+use super::backend::{Backend, BackendUpload, ObjectReader, Owner, Range};
 use super::key::Key;
 use super::object::{ObjectInfo, StorageError};
 use super::quota::{Quotas, Reservation};
@@ -205,6 +205,39 @@ impl Objects {
     /// The object's bytes, all or `range`.
     pub async fn get(&self, owner: &Owner, key: &Key, range: Range) -> Result<Vec<u8>> {
         self.backend.get(owner, key, range).await
+    }
+
+    /// The bytes, all or `range`, with what the host knows of the object.
+    pub async fn read(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        range: Range,
+    ) -> Result<(ObjectInfo, Vec<u8>)> {
+        self.backend.read(owner, key, range).await
+    }
+
+    /// The object opened for reading in pieces, what the host knows of it, and its first
+    /// `eager` bytes (see [`Backend::open_reader`]).
+    pub async fn open_reader(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        eager: u64,
+    ) -> Result<(ObjectInfo, ObjectReader, Vec<u8>)> {
+        self.backend.open_reader(owner, key, eager).await
+    }
+
+    /// Bytes `start..end` of an object opened with [`Objects::open_reader`].
+    pub async fn piece(
+        &self,
+        owner: &Owner,
+        key: &Key,
+        reader: &ObjectReader,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>> {
+        self.backend.piece(owner, key, reader, start, end).await
     }
 
     /// What the host knows of the object.

@@ -119,6 +119,17 @@ impl S3Storage {
         key: &Key,
         range: Option<(u64, Option<u64>)>,
     ) -> Result<Vec<u8>> {
+        Ok(self.read(tenant, module, key, range).await?.1)
+    }
+
+    /// The same, with what the host knows of the object: one GET answers both.
+    pub async fn read(
+        &self,
+        tenant: &str,
+        module: &str,
+        key: &Key,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<(ObjectInfo, Vec<u8>)> {
         let path = self.path(tenant, module, key)?;
         let wanted = match range {
             None => None,
@@ -146,6 +157,40 @@ impl S3Storage {
         };
         // The headers tell the size before the body is read.
         super::check_read(key, result.range.start, result.range.end)?;
+        let info = info(key.as_str(), &result.meta, &result.attributes);
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(|e| failed(e, key.as_str(), "read"))?;
+        Ok((info, Vec::from(bytes)))
+    }
+
+    /// Bytes `start..end` of the object, only while its etag is still `e_tag` (a piece of
+    /// an object replaced since it was opened fails rather than mix versions).
+    pub async fn piece(
+        &self,
+        tenant: &str,
+        module: &str,
+        key: &Key,
+        e_tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>> {
+        let path = self.path(tenant, module, key)?;
+        let options = GetOptions::new()
+            .with_range(Some(GetRange::Bounded(start..end)))
+            .with_if_match(Some(e_tag.to_string()));
+        let result = self
+            .store
+            .get_opts(&path, options)
+            .await
+            .map_err(|e| match e {
+                object_store::Error::Precondition { .. } => StorageError::Internal(format!(
+                    "object '{}' was replaced while it was being read",
+                    key.as_str()
+                )),
+                e => failed(e, key.as_str(), "read"),
+            })?;
         let bytes = result
             .bytes()
             .await
@@ -344,8 +389,9 @@ impl S3Storage {
         start: u64,
         end: Option<u64>,
         error: Option<object_store::Error>,
-    ) -> Result<Vec<u8>> {
-        let size = self.head_path(path, key.as_str()).await?.size;
+    ) -> Result<(ObjectInfo, Vec<u8>)> {
+        let info = self.head_path(path, key.as_str()).await?;
+        let size = info.size;
         let end = end.unwrap_or(size).min(size);
         if start > end || start > size {
             return Err(StorageError::Invalid(format!(
@@ -355,7 +401,7 @@ impl S3Storage {
         }
         match error {
             Some(error) if start < end => Err(failed(error, key.as_str(), "read")),
-            _ => Ok(Vec::new()),
+            _ => Ok((info, Vec::new())),
         }
     }
 }

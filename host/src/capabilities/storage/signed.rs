@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::backend::Owner;
+use super::backend::{ObjectReader, Owner};
 use super::key::Key;
 use super::object::{ObjectInfo, StorageError};
 use super::objects::Objects;
@@ -160,8 +160,14 @@ pub async fn stream(
     headers: &HeaderMap,
     head_only: bool,
 ) -> Response {
-    let info = match objects.head(&owner, &key).await {
-        Ok(info) => info,
+    // A plain GET (no range, no validator) gets its first piece with the object's
+    // header in one trip: a small object is then one trip in all.
+    let plain = !head_only
+        && !headers.contains_key(header::RANGE)
+        && !headers.contains_key(header::IF_NONE_MATCH);
+    let eager = if plain { PIECE } else { 0 };
+    let (info, reader, first) = match objects.open_reader(&owner, &key, eager).await {
+        Ok(opened) => opened,
         Err(StorageError::NotFound(_)) => {
             return refusal(StatusCode::NOT_FOUND, "the object is gone");
         }
@@ -174,7 +180,13 @@ pub async fn stream(
         }
     };
     let etag = format!("\"{}\"", info.etag);
-    let mut response = answer(objects, owner, key, &info, headers, head_only);
+    let source = Source {
+        objects,
+        owner,
+        key,
+        reader,
+    };
+    let mut response = answer(source, first, &info, headers, head_only);
     let h = response.headers_mut();
     h.insert(header::ETAG, header_value(&etag));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -226,11 +238,19 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-/// 304, 416, 206 or 200 for `info`, as the request's headers ask.
-fn answer(
+/// An object opened for streaming.
+struct Source {
     objects: Arc<Objects>,
     owner: Owner,
     key: Key,
+    reader: ObjectReader,
+}
+
+/// 304, 416, 206 or 200 for `info`, as the request's headers ask; `first` holds the
+/// object's first bytes when they were read with its header.
+fn answer(
+    source: Source,
+    first: Vec<u8>,
     info: &ObjectInfo,
     headers: &HeaderMap,
     head_only: bool,
@@ -263,7 +283,7 @@ fn answer(
     let body = if head_only {
         Body::empty()
     } else {
-        Body::from_stream(pieces(objects, owner, key, start, end))
+        Body::from_stream(pieces(Arc::new(source), first, start, end))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -279,23 +299,38 @@ fn answer(
     response
 }
 
-/// The bytes `start..end`, read a piece at a time.
+/// The bytes `start..end`, read a piece at a time from the version opened; `first` (the
+/// object's first bytes, possibly none) is sent as it is when the answer starts at 0.
 fn pieces(
-    objects: Arc<Objects>,
-    owner: Owner,
-    key: Key,
+    source: Arc<Source>,
+    first: Vec<u8>,
     start: u64,
     end: u64,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, StorageError>> {
-    futures_util::stream::unfold(start, move |at| {
-        let (objects, owner, key) = (objects.clone(), owner.clone(), key.clone());
+    let ready = (start == 0 && !first.is_empty()).then(|| {
+        let mut first = first;
+        first.truncate(end as usize);
+        bytes::Bytes::from(first)
+    });
+    futures_util::stream::unfold((start, ready), move |(at, ready)| {
+        let source = source.clone();
         async move {
+            if let Some(piece) = ready {
+                let until = at + piece.len() as u64;
+                return Some((Ok(piece), (until, None)));
+            }
             if at >= end {
                 return None;
             }
             let until = (at + PIECE).min(end);
-            let piece = objects.get(&owner, &key, Some((at, Some(until)))).await;
-            Some((piece.map(bytes::Bytes::from), until))
+            let Source {
+                objects,
+                owner,
+                key,
+                reader,
+            } = &*source;
+            let piece = objects.piece(owner, key, reader, at, until).await;
+            Some((piece.map(bytes::Bytes::from), (until, None)))
         }
     })
 }

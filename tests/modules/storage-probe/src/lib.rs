@@ -5,7 +5,7 @@
 //! bytes (`?start=&end=` for a range); `DELETE`, `/head`, `/exists`, `/list?prefix=&cursor=
 //! &limit=`, `POST /copy?source=&target=`; `PUT /raw?key=` stores under a key given in the
 //! query, undecoded by the router (for escape attempts). Large objects: `POST /generate?
-//! key=&size=&piece=` writes `size` bytes of a known pattern in pieces, `GET /verify?key=
+//! key=&size=&piece=&seed=` writes `size` bytes of a known pattern in pieces, `GET /verify?key=
 //! &piece=` reads them back by ranges and checks every byte, `POST /abandon?key=&size=`
 //! appends and drops the upload uncommitted. `GET /publish/{*key}?seconds=` answers the
 //! object's URL. `GET /served/{*key}` answers with the object streamed by the host.
@@ -25,6 +25,7 @@ impl plughost_sdk::Module for StorageProbe {
                 put(&r, r.query_param("key").unwrap_or_default())
             })
             .get("/objects/{*key}", get)
+            .get("/bytes/{*key}", bytes)
             .delete("/objects/{*key}", |r| {
                 let deleted = storage::delete(&key(&r))?;
                 Ok(Response::json_value(&json!({ "deleted": deleted })))
@@ -37,6 +38,8 @@ impl plughost_sdk::Module for StorageProbe {
                 Ok(Response::json_value(&json!({ "exists": exists })))
             })
             .get("/list", list)
+            // No storage call: what an invocation costs alone (the benchmark's floor).
+            .get("/nothing", |_| Ok(Response::text("")))
             .get("/served/{*key}", |r| {
                 Ok(Response::object(&key(&r)).with_header("cache-control", "no-store"))
             })
@@ -85,11 +88,13 @@ fn pattern(offset: u64, len: usize) -> Vec<u8> {
 fn generate(request: Request) -> Result<Response> {
     let size = number(&request, "size", 0);
     let piece = number(&request, "piece", 1 << 20).max(1);
+    // Another seed, other bytes at every offset (verify knows seed 0 only).
+    let seed = number(&request, "seed", 0);
     let upload = storage::begin_upload(&param(&request, "key"), Put::new())?;
     let mut at = 0;
     while at < size {
         let len = piece.min(size - at);
-        upload.append(&pattern(at, len as usize))?;
+        upload.append(&pattern(at + seed, len as usize))?;
         at += len;
     }
     Ok(Response::json_value(&info(&upload.commit()?)).with_status(201))
@@ -133,14 +138,27 @@ fn get(request: Request) -> Result<Response> {
     let key = key(&request);
     let start = request.query_param("start").and_then(|s| s.parse().ok());
     let end = request.query_param("end").and_then(|s| s.parse().ok());
+    // `read`: the bytes and the content type in one call.
+    let object = match start {
+        Some(start) => storage::read_range(&key, start, end)?,
+        None => storage::read(&key)?,
+    };
+    Ok(Response::status(200)
+        .with_header("content-type", &object.info.content_type)
+        .with_header("etag", &object.info.etag)
+        .with_body(object.bytes))
+}
+
+/// `get`: the bytes alone.
+fn bytes(request: Request) -> Result<Response> {
+    let key = key(&request);
+    let start = request.query_param("start").and_then(|s| s.parse().ok());
+    let end = request.query_param("end").and_then(|s| s.parse().ok());
     let bytes = match start {
         Some(start) => storage::get_range(&key, start, end)?,
         None => storage::get(&key)?,
     };
-    let content_type = storage::head(&key)?.content_type;
-    Ok(Response::status(200)
-        .with_header("content-type", &content_type)
-        .with_body(bytes))
+    Ok(Response::status(200).with_body(bytes))
 }
 
 fn list(request: Request) -> Result<Response> {

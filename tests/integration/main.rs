@@ -23,4 +23,5 @@ mod shop;
 mod startup;
 mod storage;
 mod todo;
+mod warm;
 mod ws;

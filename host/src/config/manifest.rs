@@ -36,6 +36,9 @@ pub struct Manifest {
     /// Per-invocation limits, overriding the host's defaults.
     #[serde(default)]
     pub limits: ModuleLimits,
+    /// Whether an instance serves more than one invocation (`[instances]`).
+    #[serde(default)]
+    pub instances: InstanceSettings,
     /// Configuration values the module reads through the `config` capability.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
@@ -55,6 +58,7 @@ pub const KEYS: &[&str] = &[
     "http",
     "capabilities",
     "limits",
+    "instances",
     "config",
 ];
 
@@ -91,6 +95,69 @@ pub struct ModuleLimits {
     pub deadline_ms: Option<u64>,
     /// Memory cap of one instance, in MiB.
     pub memory_mib: Option<u64>,
+}
+
+/// `[instances]`: warm-instance reuse (SPEC §3). Off by default: a fresh instance per
+/// invocation. With `reuse = N`, an instance serves up to N invocations, one at a time,
+/// of this module only; one that trapped or hit a limit is never reused.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InstanceSettings {
+    /// Invocations one instance serves before it is dropped (1: fresh every time).
+    #[serde(default = "one")]
+    pub reuse: u32,
+    /// Seconds an idle instance is kept.
+    #[serde(default = "sixty")]
+    pub idle_seconds: u64,
+    /// Idle instances kept at most (each holds its memory).
+    #[serde(default = "four")]
+    pub max_idle: u32,
+}
+
+impl Default for InstanceSettings {
+    fn default() -> Self {
+        InstanceSettings {
+            reuse: 1,
+            idle_seconds: 60,
+            max_idle: 4,
+        }
+    }
+}
+
+impl InstanceSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=1_000_000).contains(&self.reuse) {
+            return Err(format!(
+                "[instances] reuse = {} must be 1 (a fresh instance per invocation) to 1000000",
+                self.reuse
+            ));
+        }
+        if !(1..=3600).contains(&self.idle_seconds) {
+            return Err(format!(
+                "[instances] idle-seconds = {} must be 1 to 3600",
+                self.idle_seconds
+            ));
+        }
+        if !(1..=64).contains(&self.max_idle) {
+            return Err(format!(
+                "[instances] max-idle = {} must be 1 to 64",
+                self.max_idle
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn sixty() -> u64 {
+    60
+}
+
+fn four() -> u32 {
+    4
 }
 
 fn default_version() -> String {
@@ -167,7 +234,7 @@ impl Manifest {
         if let Some(http) = &self.http {
             validate_http(http)?;
         }
-        Ok(())
+        self.instances.validate()
     }
 }
 

@@ -63,6 +63,12 @@ impl InvocationBudget {
         })
     }
 
+    /// A full allowance again, for the next invocation of a warm instance (whose WASI
+    /// output streams hold this very budget).
+    pub fn renew(&self) {
+        *self.used() = Used::default();
+    }
+
     fn used(&self) -> std::sync::MutexGuard<'_, Used> {
         self.used.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,5 +1,5 @@
-//! One invocation: a fresh store and instance from the module's `InstancePre`, each
-//! capability's part prepared, the export called under the deadline and memory cap, each
+//! One invocation: a fresh store and instance from the module's `InstancePre` (or a warm
+//! one, when the module opts in to reuse, see `warm`), each capability's part prepared, the export called under the deadline and memory cap, each
 //! capability's part finished in list order, and failures classified for the caller.
 
 use std::sync::atomic::Ordering;
@@ -99,6 +99,22 @@ async fn within<F: Future>(deadline: Instant, work: F) -> Option<F::Output> {
     tokio::time::timeout_at(deadline.into(), work).await.ok()
 }
 
+/// Checks the clock at every epoch tick and yields to tokio meanwhile, so a spinning guest
+/// never holds a worker thread for longer than one tick. tokio's own yield puts the task
+/// behind the others (a plain self-wake would run it again first).
+fn arm_deadline(store: &mut Store<InvocationState>, deadline: Instant) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            return Err(DeadlineReached.into());
+        }
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    });
+}
+
 /// Raised by the epoch callback when the deadline has passed.
 #[derive(Debug, thiserror::Error)]
 #[error("deadline reached")]
@@ -118,20 +134,25 @@ impl LoadedModule {
         }
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
-        // Check the clock at every epoch tick and yield to tokio meanwhile, so a spinning
-        // guest never holds a worker thread for longer than one tick. tokio's own yield
-        // puts the task behind the others (a plain self-wake would run it again first).
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                return Err(DeadlineReached.into());
-            }
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        });
+        arm_deadline(&mut store, deadline);
         store
+    }
+
+    /// A warm instance's store made ready for one more invocation ending at `deadline`:
+    /// its per-invocation state afresh, each capability's part prepared again, the
+    /// deadline armed.
+    fn renew_store(
+        &self,
+        runtime: &Runtime,
+        store: &mut Store<InvocationState>,
+        deadline: Instant,
+    ) {
+        let state = store.data_mut();
+        state.renew(deadline, runtime.capabilities().len());
+        for (_, capability) in runtime.capabilities().iter() {
+            capability.prepare(&self.context, state);
+        }
+        arm_deadline(store, deadline);
     }
 
     /// Instantiates the module afresh and calls its HTTP handler.
@@ -177,18 +198,30 @@ impl LoadedModule {
             Some(gate) => Some(gate.admit(deadline).await?),
             None => None,
         };
-        let mut store = self.new_store(runtime, deadline);
+        let warm = self.warm.as_ref().and_then(|pool| pool.take());
+        let (mut store, warm_instance, served) = match warm {
+            Some(mut warm) => {
+                self.renew_store(runtime, &mut warm.store, deadline);
+                (warm.store, Some(warm.instance), warm.served)
+            }
+            None => (self.new_store(runtime, deadline), None, 0),
+        };
         setup(store.data_mut());
         let outcome = within(deadline, async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            call(&mut store, instance).await
+            let instance = match warm_instance {
+                Some(instance) => instance,
+                None => self.pre.instantiate_async(&mut store).await?,
+            };
+            let result = call(&mut store, instance).await?;
+            Ok::<_, wasmtime::Error>((result, instance))
         })
         .await;
+        // Past the deadline, or trapped: the store, its instance (never reused) and an open
+        // transaction with it are dropped.
         let Some(outcome) = outcome else {
             return Err(self.deadline_passed());
         };
-        let result = outcome.map_err(|error| self.classify(error, &store))?;
-        // A trap never gets here: its store, and an open transaction with it, is dropped.
+        let (result, instance) = outcome.map_err(|error| self.classify(error, &store))?;
         let succeeded = result.is_ok();
         for (_, capability) in runtime.capabilities().iter() {
             let Some(work) = capability.finish(store.data_mut(), succeeded) else {
@@ -197,6 +230,12 @@ impl LoadedModule {
             if let Err(error) = work.await {
                 return Ok(Err(error));
             }
+        }
+        // An instance that was refused memory may be in a state its code did not expect.
+        if let Some(pool) = &self.warm
+            && !store.data().limiter.refused()
+        {
+            pool.put_back(store, instance, served + 1);
         }
         Ok(result)
     }

@@ -20,6 +20,7 @@ use super::limits::InvocationLimits;
 use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
 use super::routes::ModuleRoutes;
 use super::state::InvocationState;
+use super::warm::WarmPool;
 use crate::config::manifest::MANIFEST_FILE;
 use crate::config::{HostConfig, Manifest};
 
@@ -162,6 +163,7 @@ pub async fn load(
         })?),
         None => None,
     };
+    let warm = WarmPool::for_settings(&files.manifest.instances);
     let module = LoadedModule {
         context,
         pre: instance_pre,
@@ -172,6 +174,7 @@ pub async fn load(
             component: files.component_path,
             fingerprint: files.fingerprint,
         },
+        warm,
     };
     module
         .validate(runtime)

@@ -1,5 +1,5 @@
 //! The component runtime: engine, limits, grants, loaded modules, the registry that
-//! routes to them, hot swap, and one invocation from start to end.
+//! routes to them, hot swap, one invocation from start to end, and warm instances.
 
 pub mod bindings;
 pub mod budget;
@@ -20,6 +20,7 @@ pub mod registry;
 pub mod routes;
 pub mod state;
 pub mod tenants;
+pub mod warm;
 pub mod watcher;
 
 pub use capability::{Capabilities, Capability, CapabilityDescriptor, Handler, StartContext};

@@ -13,6 +13,7 @@ pub use super::context::{ModuleContext, ModuleMetrics, PathClaim};
 use super::bindings::guest_exports;
 use super::routes::ModuleRoutes;
 use super::state::InvocationState;
+use super::warm::WarmPool;
 
 /// One loaded version of a module, ready to instantiate.
 pub struct LoadedModule {
@@ -26,6 +27,8 @@ pub struct LoadedModule {
     pub routes: Option<ModuleRoutes>,
     /// Where it was loaded from.
     pub source: ModuleSource,
+    /// Its idle instances, when its manifest opts in to reuse.
+    pub warm: Option<Arc<WarmPool>>,
 }
 
 /// The handlers a component exports, looked up once when it loads.

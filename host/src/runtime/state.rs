@@ -56,6 +56,15 @@ impl InvocationState {
         }
     }
 
+    /// Makes the per-invocation state afresh for the next invocation of a warm instance:
+    /// a new deadline, a full budget, no capability parts (each capability prepares its
+    /// part again). The WASI context and the resource table stay with the instance.
+    pub fn renew(&mut self, deadline: Instant, capabilities: usize) {
+        self.deadline = deadline;
+        self.budget.renew();
+        self.capabilities = Extensions::with_capacity(capabilities);
+    }
+
     /// The part of capability state `T`; prepared for every invocation by its capability,
     /// so a missing one is a bug of the host, not of the module.
     pub fn part<T: std::any::Any>(&mut self) -> &mut T {

@@ -19,7 +19,16 @@ impl plughost_sdk::Module for Probe {
             .get("/output", write_output)
             .get("/slow", slow)
             .get("/ambient", ambient_authority)
+            .get("/count", count)
     }
+}
+
+/// Invocations this instance has served: always 1 with a fresh instance per invocation;
+/// 1, 2, 3… with warm-instance reuse (`[instances] reuse`).
+fn count(_: Request) -> Result<Response> {
+    static SERVED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let served = SERVED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    Ok(Response::text(format!("{served} ({VARIANT})")))
 }
 
 fn echo(request: Request) -> Result<Response> {

@@ -165,9 +165,8 @@ impl Dialect {
                 .filter(|f| f.is_finite())
                 .map(|f| format!("{f:?}")),
             (FieldType::String, serde_json::Value::String(s)) => {
-                // MySQL reads `\` in a literal as an escape: such a default is refused.
-                (self != Dialect::MySql || !s.contains('\\'))
-                    .then(|| format!("'{}'", s.replace('\'', "''")))
+                Some(format!("'{}'", s.replace('\'', "''")))
+                    .filter(|_| self != Dialect::MySql || !s.contains('\\'))
             }
             _ => None,
         }

@@ -165,8 +165,9 @@ impl Dialect {
                 .filter(|f| f.is_finite())
                 .map(|f| format!("{f:?}")),
             (FieldType::String, serde_json::Value::String(s)) => {
-                Some(format!("'{}'", s.replace('\'', "''")))
-                    .filter(|_| self != Dialect::MySql || !s.contains('\\'))
+                // MySQL reads `\` in a literal as an escape: such a default is refused.
+                (self != Dialect::MySql || !s.contains('\\'))
+                    .then(|| format!("'{}'", s.replace('\'', "''")))
             }
             _ => None,
         }

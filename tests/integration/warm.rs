@@ -153,3 +153,31 @@ fn a_reuse_setting_out_of_range_is_refused_naming_the_key() {
     assert!(error.contains("[instances] reuse = 0"), "{error}");
     assert_eq!(host.get("/probe/count").status, 404);
 }
+
+#[test]
+fn idle_instances_give_way_when_the_host_runs_out_of_instance_slots() {
+    let host = HostBuilder::new()
+        .host_toml("[limits]\nmax-instances = 4\n[tenants.default]\nmodules = [\"*\"]\nmax-concurrent = 4\n")
+        .module("probe", "probe")
+        .module("hello-rust", "hello-rust")
+        .edit("probe", "[limits]", "[instances]\nreuse = 100\nmax-idle = 4\n\n[limits]")
+        .start();
+    // Four at once: four instances, all kept idle afterwards, every slot of the host.
+    std::thread::scope(|scope| {
+        let slow: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| host.get("/probe/slow").status))
+            .collect();
+        for request in slow {
+            assert_eq!(request.join().unwrap(), 200);
+        }
+    });
+    let reply = host.get("/hello-rust/Ada");
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "Hello, Ada! (rust)"),
+        "another module still gets an instance"
+    );
+    host.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line).contains("idle warm instances dropped")
+    });
+}

@@ -13,6 +13,7 @@ use super::compile_cache::CompileCache;
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
 use super::tenants::Tenants;
+use super::warm::WarmPools;
 use crate::config::HostConfig;
 
 /// Engine, linker and compile cache shared by every module.
@@ -24,6 +25,7 @@ pub struct Runtime {
     descriptors: &'static [CapabilityDescriptor],
     capabilities: Capabilities,
     tenants: Tenants,
+    warm: WarmPools,
 }
 
 impl Runtime {
@@ -57,6 +59,7 @@ impl Runtime {
             descriptors: list,
             capabilities,
             tenants: Tenants::new(&config),
+            warm: WarmPools::default(),
             config,
         });
         let handle: RuntimeHandle = Arc::downgrade(&runtime) as _;
@@ -64,6 +67,11 @@ impl Runtime {
             capability.bind(&handle);
         }
         Ok(runtime)
+    }
+
+    /// Every module's idle warm instances.
+    pub fn warm_pools(&self) -> &WarmPools {
+        &self.warm
     }
 
     /// The runtime a capability's *bind* was handed.

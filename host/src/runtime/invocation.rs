@@ -210,7 +210,16 @@ impl LoadedModule {
         let outcome = within(deadline, async {
             let instance = match warm_instance {
                 Some(instance) => instance,
-                None => self.pre.instantiate_async(&mut store).await?,
+                None => match self.pre.instantiate_async(&mut store).await {
+                    // Out of slots while warm instances sit idle: they give way.
+                    Err(error)
+                        if error.is::<wasmtime::PoolConcurrencyLimitError>()
+                            && runtime.warm_pools().release_idle() > 0 =>
+                    {
+                        self.pre.instantiate_async(&mut store).await?
+                    }
+                    instantiated => instantiated?,
+                },
             };
             let result = call(&mut store, instance).await?;
             Ok::<_, wasmtime::Error>((result, instance))

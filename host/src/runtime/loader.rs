@@ -163,7 +163,7 @@ pub async fn load(
         })?),
         None => None,
     };
-    let warm = WarmPool::for_settings(&files.manifest.instances);
+    let warm = WarmPool::for_settings(&files.manifest.instances, runtime.warm_pools());
     let module = LoadedModule {
         context,
         pre: instance_pre,

@@ -36,9 +36,9 @@ pub struct WarmPool {
 }
 
 impl WarmPool {
-    /// A pool for a module whose manifest opts in (`reuse` above 1), else none. Its idle
-    /// instances are swept by a task that ends with the pool.
-    pub fn for_settings(settings: &InstanceSettings) -> Option<Arc<WarmPool>> {
+    /// A pool for a module whose manifest opts in (`reuse` above 1), else none, known to
+    /// `pools`. Its idle instances are swept by a task that ends with the pool.
+    pub fn for_settings(settings: &InstanceSettings, pools: &WarmPools) -> Option<Arc<WarmPool>> {
         if settings.reuse <= 1 {
             return None;
         }
@@ -46,6 +46,7 @@ impl WarmPool {
             settings: settings.clone(),
             idle: Mutex::new(Vec::new()),
         });
+        pools.register(&pool);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(sweep(Arc::downgrade(&pool), pool.idle_limit()));
         }
@@ -95,6 +96,11 @@ impl WarmPool {
         self.idle().len()
     }
 
+    /// Every idle instance, taken out.
+    fn take_all(&self) -> Vec<WarmInstance> {
+        std::mem::take(&mut *self.idle())
+    }
+
     /// Drops the instances idle for longer than the limit.
     fn drop_expired(&self) {
         let limit = self.idle_limit();
@@ -108,6 +114,41 @@ impl WarmPool {
             expired
         };
         drop(expired);
+    }
+}
+
+/// Every module's pool, so that idle instances give way when the host runs out of
+/// instance slots: an idle instance holds a slot, and one tenant's idle instances must
+/// never leave another tenant's requests without one.
+#[derive(Default)]
+pub struct WarmPools {
+    pools: Mutex<Vec<Weak<WarmPool>>>,
+}
+
+impl WarmPools {
+    fn register(&self, pool: &Arc<WarmPool>) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.retain(|pool| pool.strong_count() > 0);
+        pools.push(Arc::downgrade(pool));
+    }
+
+    /// Drops every idle instance of every module; how many there were.
+    pub fn release_idle(&self) -> usize {
+        let pools: Vec<Arc<WarmPool>> = {
+            let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+            pools.iter().filter_map(Weak::upgrade).collect()
+        };
+        // Out of every lock: dropping a store frees its slot.
+        let idle: Vec<WarmInstance> = pools.iter().flat_map(|pool| pool.take_all()).collect();
+        let released = idle.len();
+        drop(idle);
+        if released > 0 {
+            tracing::info!(
+                released,
+                "idle warm instances dropped: the host is out of instance slots"
+            );
+        }
+        released
     }
 }
 

@@ -755,6 +755,10 @@ fn storage_calls_with_flooded_metadata_forged_content_types_or_oversized_pieces_
         ("open-uploads", "16 uploads are open"),
         ("publish-forever", "expires-in-seconds"),
         ("read-whole-huge", "read a larger object by ranges"),
+        (
+            "read-whole-huge-with-info",
+            "read a larger object by ranges",
+        ),
     ] {
         let reply = attack(&host, &format!("/hostile/storage/{name}"));
         assert_eq!(reply.status, 400, "{name}: {}", reply.body);

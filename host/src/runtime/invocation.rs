@@ -1,6 +1,7 @@
 //! One invocation: a fresh store and instance from the module's `InstancePre` (or a warm
-//! one, when the module opts in to reuse, see `warm`), each capability's part prepared, the export called under the deadline and memory cap, each
-//! capability's part finished in list order, and failures classified for the caller.
+//! one, when the module opts in to reuse, see `warm`), each capability's part prepared,
+//! the export called under the deadline and memory cap, each capability's part finished
+//! in list order, and failures classified for the caller.
 
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -129,9 +130,7 @@ impl LoadedModule {
             &runtime.config().limits,
             runtime.capabilities().len(),
         );
-        for (_, capability) in runtime.capabilities().iter() {
-            capability.prepare(&self.context, &mut state);
-        }
+        self.prepare_parts(runtime, &mut state);
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
         arm_deadline(&mut store, deadline);
@@ -149,10 +148,15 @@ impl LoadedModule {
     ) {
         let state = store.data_mut();
         state.renew(deadline, runtime.capabilities().len());
+        self.prepare_parts(runtime, state);
+        arm_deadline(store, deadline);
+    }
+
+    /// Each capability's part of one invocation.
+    fn prepare_parts(&self, runtime: &Runtime, state: &mut InvocationState) {
         for (_, capability) in runtime.capabilities().iter() {
             capability.prepare(&self.context, state);
         }
-        arm_deadline(store, deadline);
     }
 
     /// Instantiates the module afresh and calls its HTTP handler.

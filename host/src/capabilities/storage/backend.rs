@@ -167,7 +167,7 @@ impl Backend {
                     file: Arc::new(opened.file),
                     offset: opened.offset,
                 };
-                Ok((opened.info, reader, opened.first))
+                Ok((opened.info, reader, opened.leading))
             }
             Backend::S3(s3) => {
                 let (t, m) = (&owner.tenant, &owner.module);

@@ -147,27 +147,18 @@ fn internal(path: &Path, e: std::io::Error) -> StorageError {
     StorageError::Internal(format!("{}: {e}", path.display()))
 }
 
-/// An object opened for reading: held open, its bytes stay those of the version opened
-/// even if the key is replaced (another file is renamed over the name) or deleted.
+/// An object's file opened with its header read, where every read starts. Held open, its
+/// bytes stay those of the version opened even if the key is replaced (another file is
+/// renamed over the name) or deleted.
 pub struct OpenObject {
-    /// What the host knows of it.
-    pub info: ObjectInfo,
     /// The file.
     pub file: std::fs::File,
+    /// What the host knows of it.
+    pub info: ObjectInfo,
     /// Where the object's bytes start in the file (after the header).
     pub offset: u64,
-    /// Its first bytes, as many as asked.
-    pub first: Vec<u8>,
-}
-
-/// An object's file opened with its header read: where every read starts.
-struct Opened {
-    file: std::fs::File,
-    info: ObjectInfo,
-    /// Where the object's bytes start in the file (after the header).
-    offset: u64,
-    /// The object's first bytes, read with the header.
-    leading: Vec<u8>,
+    /// The object's first bytes, as many as were read with it.
+    pub leading: Vec<u8>,
 }
 
 /// Bytes read at the start of a file for its header (most headers are a few hundred).
@@ -266,14 +257,13 @@ impl ModuleRoot {
     /// The object opened for reading in pieces, and its first `eager` bytes read in the
     /// same trip (a small object whole).
     pub fn open_reader(&self, key: &Key, eager: u64) -> Result<OpenObject, StorageError> {
-        let opened = self.open(key, LEADING_READ)?;
-        let first = self.bytes(&opened, key, Some((0, Some(eager))))?;
-        Ok(OpenObject {
-            info: opened.info,
-            file: opened.file,
-            offset: opened.offset,
-            first,
-        })
+        let mut opened = self.open(key, (eager as usize).min(LEADING_READ))?;
+        if eager > opened.leading.len() as u64 {
+            opened.leading = self.bytes(&opened, key, Some((0, Some(eager))))?;
+        } else {
+            opened.leading.truncate(eager as usize);
+        }
+        Ok(opened)
     }
 
     /// What the host knows of the object.
@@ -284,7 +274,7 @@ impl ModuleRoot {
     /// Bytes `range` of an opened object.
     fn bytes(
         &self,
-        opened: &Opened,
+        opened: &OpenObject,
         key: &Key,
         range: Option<(u64, Option<u64>)>,
     ) -> Result<Vec<u8>, StorageError> {
@@ -418,7 +408,7 @@ impl ModuleRoot {
     /// The object's file with its header read, and up to `leading` of its first bytes
     /// read in the same system call (`pread`): a small object is one open, one `fstat`
     /// and one read.
-    fn open(&self, key: &Key, leading: usize) -> Result<Opened, StorageError> {
+    fn open(&self, key: &Key, leading: usize) -> Result<OpenObject, StorageError> {
         use std::os::unix::fs::FileExt as _;
         let io = |e| self.io(key, e);
         let file = self
@@ -463,7 +453,7 @@ impl ModuleRoot {
             modified_ms,
             metadata: header.metadata,
         };
-        Ok(Opened {
+        Ok(OpenObject {
             file,
             info,
             offset: offset as u64,

@@ -186,18 +186,31 @@ fn storage_attack(request: Request) -> Result<Response> {
             storage::publish("public", u32::MAX)?;
         }
         "read-whole-huge" => {
-            let upload = storage::begin_upload("huge", Put::new())?;
-            let piece = vec![7u8; 8 << 20];
-            for _ in 0..8 {
-                upload.append(&piece)?;
-            }
-            upload.append(b"!")?;
-            upload.commit()?;
+            write_huge()?;
             storage::get("huge")?;
+        }
+        "read-whole-huge-with-info" => {
+            write_huge()?;
+            storage::read("huge")?;
         }
         _ => return Err(Error::NotFound(format!("no storage attack '{attack}'"))),
     }
     Ok(Response::text("the host let it through"))
+}
+
+/// An object one byte over what a single read may return (64 MiB), unless it is there.
+fn write_huge() -> Result<()> {
+    if storage::exists("huge")? {
+        return Ok(());
+    }
+    let upload = storage::begin_upload("huge", Put::new())?;
+    let piece = vec![7u8; 8 << 20];
+    for _ in 0..8 {
+        upload.append(&piece)?;
+    }
+    upload.append(b"!")?;
+    upload.commit()?;
+    Ok(())
 }
 
 /// One attack on mail; `/mail/budget/{n}` sends n messages of 70 KB and answers how many

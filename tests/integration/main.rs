@@ -20,6 +20,7 @@ mod orm;
 mod python;
 mod queue;
 mod shop;
+mod standard;
 mod startup;
 mod storage;
 mod todo;

@@ -9,6 +9,7 @@ pub mod events;
 pub mod log;
 pub mod mail;
 pub mod orm;
+pub mod outbound_http;
 pub mod queue;
 pub mod storage;
 pub mod ws;
@@ -29,6 +30,7 @@ pub const ALL: &[CapabilityDescriptor] = &[
     ws::CAPABILITY,
     storage::CAPABILITY,
     mail::CAPABILITY,
+    outbound_http::CAPABILITY,
 ];
 
 /// The capability called `name`.

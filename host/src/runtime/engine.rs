@@ -44,6 +44,11 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
+        // wasi:http: an unmodified wasi:http component's requests arrive through its types;
+        // outgoing requests are refused unless a capability's hooks grant them.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link wasi:http")?;
         for capability in list {
             (capability.link)(&mut linker)
                 .map_err(anyhow::Error::from)

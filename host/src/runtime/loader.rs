@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use wasmtime::component::InstancePre;
+use wasmtime_wasi_http::p2::bindings::ProxyIndices;
 
 use super::bindings::guest_exports;
 use super::capability::{CapabilityDescriptor, configure, unknown};
@@ -198,16 +199,21 @@ fn exports(
     list: &[CapabilityDescriptor],
     manifest: &Manifest,
 ) -> Result<ModuleExports, String> {
-    let exports = ModuleExports {
+    let mut exports = ModuleExports {
         http: guest_exports::HttpHandler::new(pre).ok(),
         events: guest_exports::EventHandler::new(pre).ok(),
         jobs: guest_exports::JobHandler::new(pre).ok(),
         ws: guest_exports::WsHandler::new(pre).ok(),
+        wasi_http: None,
     };
-    if manifest.http.is_some() && !exports.has("http-handler") {
+    if exports.http.is_none() {
+        exports.wasi_http = ProxyIndices::new(pre).ok();
+    }
+    standard_http(&exports, manifest)?;
+    if manifest.http.is_some() && !exports.has("http-handler") && exports.wasi_http.is_none() {
         return Err(
-            "declares [http] routes but does not export plughost:platform/http-handler@0.1.0; \
-             build it with a guest SDK"
+            "declares [http] but exports neither plughost:platform/http-handler@0.1.0 (build \
+             it with a guest SDK) nor wasi:http/incoming-handler@0.2.x (a standard component)"
                 .into(),
         );
     }
@@ -223,6 +229,29 @@ fn exports(
         ));
     }
     Ok(exports)
+}
+
+/// A standard `wasi:http` component answers every path under its prefix: it needs the
+/// prefix, and routes or public files (which the host would match first) are refused.
+fn standard_http(exports: &ModuleExports, manifest: &Manifest) -> Result<(), String> {
+    if exports.wasi_http.is_none() {
+        return Ok(());
+    }
+    let Some(http) = &manifest.http else {
+        return Err(
+            "is a wasi:http component (it exports wasi:http/incoming-handler) but its \
+             manifest has no [http] section; add `[http]` with `prefix = \"/NAME\"`"
+                .into(),
+        );
+    };
+    if !http.routes.is_empty() || http.public.is_some() {
+        return Err(
+            "is a wasi:http component: it answers every path under its prefix itself; \
+             remove `routes` and `public` from [http]"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Resolves a manifest against the host configuration: tenant, grant, limits, config values.

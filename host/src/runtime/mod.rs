@@ -21,6 +21,7 @@ pub mod routes;
 pub mod state;
 pub mod tenants;
 pub mod warm;
+pub mod wasi_http;
 pub mod watcher;
 
 pub use capability::{Capabilities, Capability, CapabilityDescriptor, Handler, StartContext};

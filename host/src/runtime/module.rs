@@ -41,16 +41,20 @@ pub struct ModuleExports {
     pub jobs: Option<guest_exports::JobHandler>,
     /// `ws-handler`.
     pub ws: Option<guest_exports::WsHandler>,
+    /// `wasi:http/incoming-handler@0.2.x`: an unmodified standard component.
+    pub wasi_http: Option<wasmtime_wasi_http::p2::bindings::ProxyIndices>,
 }
 
 impl ModuleExports {
-    /// Whether the component exports `plughost:platform/{export}` (e.g. `event-handler`).
+    /// Whether the component exports `plughost:platform/{export}` (e.g. `event-handler`),
+    /// or, for `wasi:http/incoming-handler`, that standard interface.
     pub fn has(&self, export: &str) -> bool {
         match export {
             "http-handler" => self.http.is_some(),
             "event-handler" => self.events.is_some(),
             "job-handler" => self.jobs.is_some(),
             "ws-handler" => self.ws.is_some(),
+            super::wasi_http::INCOMING_HANDLER => self.wasi_http.is_some(),
             _ => false,
         }
     }

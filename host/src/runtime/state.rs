@@ -4,12 +4,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::budget::InvocationBudget;
 use super::context::ModuleContext;
 use super::extensions::Extensions;
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
+use super::wasi_http::{DenyOutbound, OutboundHooks};
 use crate::config::host_config::LimitsConfig;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context
@@ -27,6 +29,8 @@ pub struct InvocationState {
     /// Each capability's per-invocation state, by type.
     pub capabilities: Extensions,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    deny_outbound: DenyOutbound,
     table: ResourceTable,
 }
 
@@ -52,6 +56,8 @@ impl InvocationState {
             capabilities: Extensions::with_capacity(capabilities),
             module,
             wasi,
+            http: WasiHttpCtx::new(),
+            deny_outbound: DenyOutbound,
             table: ResourceTable::new(),
         }
     }
@@ -80,6 +86,22 @@ impl WasiView for InvocationState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+/// `wasi:http` over the same resource table as WASI. Outgoing requests go through the
+/// hooks a capability prepared for this invocation, or are all refused.
+impl WasiHttpView for InvocationState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        let hooks: &mut dyn WasiHttpHooks = match self.capabilities.get_mut::<OutboundHooks>() {
+            Some(granted) => granted.0.as_mut(),
+            None => &mut self.deny_outbound,
+        };
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks,
         }
     }
 }

@@ -104,6 +104,9 @@ async fn serve(
         gate.take_request()
             .map_err(|refusal| HttpError::from(&InvocationError::TenantQuota(refusal)))?;
     }
+    if module.exports.wasi_http.is_some() {
+        return super::standard::serve(state, &module, parts, body, request_id).await;
+    }
     let routes = module
         .routes
         .as_ref()
@@ -226,7 +229,7 @@ fn request_id(headers: &HeaderMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, HttpError> {
+pub(super) async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Bytes, HttpError> {
     let too_large = || {
         HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -347,18 +350,10 @@ pub struct CheckedHeaders {
 /// Validates a module's response headers (names, values, count, size) and drops the
 /// framing and hop-by-hop ones.
 pub fn checked_headers(headers: Vec<(String, String)>) -> Result<CheckedHeaders, String> {
-    if headers.len() > MAX_RESPONSE_HEADERS {
-        return Err(format!(
-            "{} headers; a response carries at most {MAX_RESPONSE_HEADERS}",
-            headers.len()
-        ));
-    }
-    let size: usize = headers.iter().map(|(n, v)| n.len() + v.len()).sum();
-    if size > MAX_RESPONSE_HEADER_BYTES {
-        return Err(format!(
-            "{size} bytes of headers; a response carries at most {MAX_RESPONSE_HEADER_BYTES}"
-        ));
-    }
+    check_header_volume(
+        headers.len(),
+        headers.iter().map(|(n, v)| n.len() + v.len()),
+    )?;
     let mut checked = CheckedHeaders {
         map: HeaderMap::with_capacity(headers.len()),
         dropped: 0,
@@ -376,6 +371,48 @@ pub fn checked_headers(headers: Vec<(String, String)>) -> Result<CheckedHeaders,
         checked.map.append(header_name, header_value);
     }
     Ok(checked)
+}
+
+/// [`checked_headers`] for headers already parsed (a `wasi:http` component's): their
+/// count and size bounded, those the host owns dropped.
+pub fn checked_header_map(headers: HeaderMap) -> Result<CheckedHeaders, String> {
+    check_header_volume(
+        headers.len(),
+        headers.iter().map(|(n, v)| n.as_str().len() + v.len()),
+    )?;
+    let mut checked = CheckedHeaders {
+        map: HeaderMap::with_capacity(headers.len()),
+        dropped: 0,
+    };
+    let mut name = None;
+    for (next, value) in headers {
+        // A `None` name continues the previous one's values.
+        if next.is_some() {
+            name = next;
+        }
+        let Some(name) = &name else { continue };
+        if HOST_OWNED_HEADERS.contains(&name.as_str()) {
+            checked.dropped += 1;
+            continue;
+        }
+        checked.map.append(name.clone(), value);
+    }
+    Ok(checked)
+}
+
+fn check_header_volume(count: usize, sizes: impl Iterator<Item = usize>) -> Result<(), String> {
+    if count > MAX_RESPONSE_HEADERS {
+        return Err(format!(
+            "{count} headers; a response carries at most {MAX_RESPONSE_HEADERS}"
+        ));
+    }
+    let size: usize = sizes.sum();
+    if size > MAX_RESPONSE_HEADER_BYTES {
+        return Err(format!(
+            "{size} bytes of headers; a response carries at most {MAX_RESPONSE_HEADER_BYTES}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod errors;
 pub mod listener;
 pub mod public;
+pub mod standard;
 pub mod state;
 pub mod websocket;
 

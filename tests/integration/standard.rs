@@ -1,0 +1,203 @@
+//! Unmodified `wasi:http` components (`tests/modules/std-http`, built with the wstd crate
+//! as for `wasmtime serve`) run as modules: a manifest with only name, version and an
+//! HTTP prefix; every path below the prefix reaches the component, which sees the full
+//! path; tenant, deadline, memory cap and warm reuse apply as to any module, and outgoing
+//! requests leave only for hosts both the manifest and the tenant allow.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::harness::HostBuilder;
+
+/// `prefix = "/std-http"` followed by `extra` (more TOML sections).
+fn with_sections(extra: &str) -> (String, String) {
+    let from = "prefix = \"/std-http\"".to_string();
+    (from.clone(), format!("{from}\n\n{extra}"))
+}
+
+#[test]
+fn an_unmodified_wasi_http_component_answers_every_path_under_its_prefix() {
+    let host = HostBuilder::new().module("std-http", "std-http").start();
+    let hello = host.get("/std-http/hello/Ada?lang=en&x=1");
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    assert_eq!(hello.body, "Hello, Ada! (wasi:http)");
+    assert_eq!(hello.header("x-seen-path"), Some("/std-http/hello/Ada"));
+    assert_eq!(hello.header("x-seen-query"), Some("lang=en&x=1"));
+    assert!(hello.header("x-request-id").is_some());
+
+    let echoed = host.request("POST", "/std-http/echo", &[], b"ping pong".to_vec());
+    assert_eq!((echoed.status, echoed.body.as_str()), (200, "ping pong"));
+
+    let missing = host.get("/std-http/deep/er/path");
+    assert_eq!(missing.status, 404, "the component's own 404");
+    assert_eq!(
+        missing.body,
+        "std-http has nothing at /std-http/deep/er/path"
+    );
+}
+
+#[test]
+fn a_body_the_component_streams_arrives_whole() {
+    let host = HostBuilder::new().module("std-http", "std-http").start();
+    let kib = 2048;
+    let reply = host.get(&format!("/std-http/stream?kib={kib}"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), kib << 10);
+    let expected: String = (0..kib << 10)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    assert!(reply.body == expected, "the streamed bytes differ");
+}
+
+#[test]
+fn a_trap_an_endless_loop_and_a_memory_grab_each_end_only_their_own_request() {
+    let (from, to) = with_sections("[limits]\ndeadline-ms = 500\nmemory-mib = 64");
+    let host = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", &from, &to)
+        .start();
+    for (path, status, code) in [
+        ("/std-http/panic", 500, "module_trapped"),
+        ("/std-http/spin", 504, "deadline_exceeded"),
+        ("/std-http/grow", 500, "memory_cap_exceeded"),
+    ] {
+        let reply = host.get(path);
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], code, "{path}");
+        let after = host.get("/std-http/hello/again");
+        assert_eq!(after.status, 200, "the host keeps serving after {path}");
+    }
+}
+
+#[test]
+fn a_response_status_the_host_does_not_allow_is_refused_and_counted() {
+    let host = HostBuilder::new().module("std-http", "std-http").start();
+    let reply = host.get("/std-http/bad-status");
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], "bad_module_response");
+    let metrics = &host.status_of("std-http")["serving"]["metrics"];
+    assert_eq!(metrics["bad_responses"], 1, "{metrics}");
+}
+
+#[test]
+fn a_standard_component_reuses_its_instance_only_when_its_manifest_opts_in() {
+    let fresh = HostBuilder::new().module("std-http", "std-http").start();
+    for _ in 0..3 {
+        assert_eq!(fresh.get("/std-http/count").body, "1");
+    }
+    drop(fresh);
+    let (from, to) = with_sections("[instances]\nreuse = 3");
+    let warm = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", &from, &to)
+        .start();
+    let counts: Vec<String> = (0..4).map(|_| warm.get("/std-http/count").body).collect();
+    assert_eq!(counts, ["1", "2", "3", "1"]);
+}
+
+#[test]
+fn routes_in_a_standard_components_manifest_are_refused_with_the_fix() {
+    let (from, to) = (
+        "prefix = \"/std-http\"",
+        "prefix = \"/std-http\"\nroutes = [{ method = \"GET\", path = \"/{name}\" }]",
+    );
+    let host = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", from, to)
+        .start();
+    let error = host.wait_for_error("std-http");
+    assert!(
+        error.contains("answers every path under its prefix"),
+        "{error}"
+    );
+    assert!(error.contains("remove `routes`"), "{error}");
+}
+
+/// A one-request-at-a-time HTTP server on loopback answering `pong`: its port, and how
+/// many connections reached it.
+fn pong_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+            );
+        }
+    });
+    (port, reached)
+}
+
+#[test]
+fn outgoing_requests_leave_only_for_hosts_the_manifest_and_the_tenant_both_allow() {
+    let (port, reached) = pong_server();
+    let url = format!("http://127.0.0.1:{port}/ping");
+    let fetch = format!("/std-http/fetch?url={}", url.replace(':', "%3A"));
+    let grant = format!("[capabilities]\noutbound-http = [\"127.0.0.1:{port}\"]");
+
+    // Nothing requested: refused, and counted.
+    let host = HostBuilder::new().module("std-http", "std-http").start();
+    let refused = host.get(&fetch);
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert!(
+        refused.body.starts_with("outgoing request failed"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        host.status_of("std-http")["serving"]["metrics"]["denied"],
+        1
+    );
+    assert_eq!(reached.load(Ordering::SeqCst), 0, "nothing left the host");
+    drop(host);
+
+    // Requested, but the tenant allows another host only.
+    let (from, to) = with_sections(&grant);
+    let tenant = "[tenants.web]\nmodules = [\"std-http\"]\n[tenants.web.allow]\n";
+    let host = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", &from, &to)
+        .host_toml(&format!("{tenant}outbound-http = [\"api.example.com\"]"))
+        .start();
+    let refused = host.get(&fetch);
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert_eq!(reached.load(Ordering::SeqCst), 0, "nothing left the host");
+    let log = host.log_text();
+    assert!(
+        log.contains("outside what the tenant may be granted"),
+        "{log}"
+    );
+    drop(host);
+
+    // Requested and allowed: it goes out.
+    let host = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", &from, &to)
+        .host_toml(&format!("{tenant}outbound-http = [\"127.0.0.1:*\"]"))
+        .start();
+    let allowed = host.get(&fetch);
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert_eq!(allowed.body, "200 pong");
+    assert_eq!(reached.load(Ordering::SeqCst), 1);
+    let other = host.get("/std-http/fetch?url=http%3A//127.0.0.1%3A9/ping");
+    assert_eq!(other.status, 502, "another port: {}", other.body);
+    let log = host.log_text();
+    assert!(
+        log.contains("'127.0.0.1:9' is not among the scopes"),
+        "{log}"
+    );
+}

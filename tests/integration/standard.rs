@@ -201,3 +201,53 @@ fn outgoing_requests_leave_only_for_hosts_the_manifest_and_the_tenant_both_allow
         "{log}"
     );
 }
+
+#[test]
+fn standard_config_and_logging_imports_reach_the_hosts_config_and_log() {
+    let (from, to) = with_sections(
+        "[capabilities]\nconfig = [\"greeting\"]\n\n[config]\ngreeting = \"hi\"\nsecret = \"s3\"",
+    );
+    let host = HostBuilder::new()
+        .module("std-http", "std-http")
+        .edit("std-http", &from, &to)
+        .start();
+    let granted = host.get("/std-http/config/greeting");
+    assert_eq!((granted.status, granted.body.as_str()), (200, "hi"));
+    let refused = host.get("/std-http/config/secret");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("Upstream(\"denied: "),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        host.status_of("std-http")["serving"]["metrics"]["denied"],
+        1
+    );
+    let all = host.get("/std-http/config-all");
+    assert_eq!(all.body, "[(\"greeting\", \"hi\")]", "only granted keys");
+
+    assert_eq!(host.get("/std-http/log?message=from%20wasi").body, "logged");
+    let line = host.wait_for_log(std::time::Duration::from_secs(5), |line| {
+        crate::harness::message(line) == "[std-http] from wasi"
+    });
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert_eq!(line["module"], "std-http", "{line}");
+}
+
+#[test]
+fn host_check_accepts_a_standard_component_and_names_what_its_grant_lacks() {
+    let output = std::process::Command::new(crate::harness::HOST)
+        .arg("check")
+        .arg(crate::harness::fixture("std-http"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("ok: "), "{stdout}");
+    assert!(
+        stdout.contains("imports wasi:http/outgoing-handler@0.2")
+            && stdout.contains("no 'outbound-http' capability"),
+        "{stdout}"
+    );
+}

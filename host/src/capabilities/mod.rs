@@ -41,7 +41,8 @@ pub fn find(name: &str) -> Option<&'static CapabilityDescriptor> {
 /// The capability that provides WIT interface `interface` (with or without `@version`).
 pub fn for_interface(interface: &str) -> Option<&'static CapabilityDescriptor> {
     let bare = interface.split('@').next().unwrap_or(interface);
-    ALL.iter().find(|c| c.interface == bare)
+    ALL.iter()
+        .find(|c| c.interface == bare || c.standard_interfaces.contains(&bare))
 }
 
 /// The message for a capability name the host does not know.

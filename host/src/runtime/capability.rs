@@ -32,6 +32,9 @@ pub struct CapabilityDescriptor {
     pub name: &'static str,
     /// The WIT interface it provides, without version (`plughost:platform/config`).
     pub interface: &'static str,
+    /// Standard interfaces it also provides to third-party components, without version
+    /// (`wasi:config/store`).
+    pub standard_interfaces: &'static [&'static str],
     /// Granted to every module without a request (e.g. logging).
     pub always_granted: bool,
     /// Adds the interface's host functions to the shared linker.

@@ -3,6 +3,7 @@
 //! patterns: a module reads only keys both it requests and its tenant allows.
 
 mod host;
+mod wasi;
 
 use crate::runtime::CapabilityDescriptor;
 use crate::runtime::bindings::plughost::platform::config;
@@ -11,9 +12,13 @@ use crate::runtime::bindings::plughost::platform::config;
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "config",
     interface: "plughost:platform/config",
+    standard_interfaces: &["wasi:config/store"],
     always_granted: false,
     link: |linker| {
         config::add_to_linker::<_, host::ConfigCapability>(linker, |state| host::ConfigView {
+            module: &state.module,
+        })?;
+        wasi::store::add_to_linker::<_, host::ConfigCapability>(linker, |state| host::ConfigView {
             module: &state.module,
         })
     },

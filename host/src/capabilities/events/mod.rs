@@ -27,6 +27,7 @@ use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "events",
     interface: "plughost:platform/events",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         events::add_to_linker::<_, host::EventsCapability>(linker, |state| {

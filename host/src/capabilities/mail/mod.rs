@@ -31,6 +31,7 @@ use crate::runtime::state::PREPARED;
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "mail",
     interface: "plughost:platform/mail",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         mail::add_to_linker::<_, host::MailCapability>(linker, |state| {

@@ -35,6 +35,7 @@ use sql::Namespace;
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "orm",
     interface: "plughost:platform/orm",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         orm::add_to_linker::<_, host::OrmCapability>(linker, |state| host::OrmView {

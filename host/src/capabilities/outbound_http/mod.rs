@@ -23,6 +23,7 @@ pub const NAME: &str = "outbound-http";
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: NAME,
     interface: "wasi:http/outgoing-handler",
+    standard_interfaces: &[],
     always_granted: false,
     // The runtime links all of wasi:http; this capability decides per invocation.
     link: |_| Ok(()),

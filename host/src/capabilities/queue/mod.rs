@@ -30,6 +30,7 @@ use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "queue",
     interface: "plughost:platform/queue",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         queue::add_to_linker::<_, host::QueueCapability>(linker, |state| {

@@ -34,6 +34,7 @@ use crate::runtime::state::PREPARED;
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "storage",
     interface: "plughost:platform/storage",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         storage::add_to_linker::<_, host::StorageCapability>(linker, |state| host::StorageView {

@@ -27,6 +27,7 @@ use crate::runtime::{CapabilityDescriptor, Handler, ModuleContext};
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: "ws",
     interface: "plughost:platform/ws",
+    standard_interfaces: &[],
     always_granted: false,
     link: |linker| {
         ws::add_to_linker::<_, host::WsCapability>(linker, |state| host::WsView {

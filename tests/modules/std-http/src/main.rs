@@ -8,12 +8,32 @@
 //! - `GET /std-http/fetch?url=URL`: an outgoing GET; its status and body, or the error;
 //! - `GET /std-http/count`: how many requests this instance has served;
 //! - `GET /std-http/panic`, `/spin`, `/grow`: a trap, an endless loop, 200 MB of memory;
-//! - `GET /std-http/bad-status`: a response whose status is 101 (an upgrade).
+//! - `GET /std-http/bad-status`: a response whose status is 101 (an upgrade);
+//! - `GET /std-http/config/{key}`, `/std-http/config-all`: `wasi:config/store`;
+//! - `GET /std-http/log?message=M`: `wasi:logging` at warn, context `std-http`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wstd::http::body::Bytes;
 use wstd::http::{Body, Client, Error, Request, Response, StatusCode};
+
+mod standard {
+    pub mod config {
+        wit_bindgen::generate!({
+            path: "../../../host/wit-standard/config",
+            world: "wasi:config/imports",
+        });
+    }
+    pub mod logging {
+        wit_bindgen::generate!({
+            path: "../../../host/wit-standard/logging",
+            world: "wasi:logging/imports",
+        });
+    }
+}
+
+use standard::config::wasi::config::store;
+use standard::logging::wasi::logging::logging;
 
 static SERVED: AtomicU64 = AtomicU64::new(0);
 
@@ -28,6 +48,15 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         "/stream" => stream(&query),
         "/fetch" => fetch(&query).await,
         "/count" => text(200, served.to_string()),
+        "/config-all" => match store::get_all() {
+            Ok(all) => text(200, format!("{all:?}")),
+            Err(error) => text(500, format!("{error:?}")),
+        },
+        "/log" => {
+            let message = param(&query, "message").unwrap_or_default();
+            logging::log(logging::Level::Warn, "std-http", &message);
+            text(200, "logged".into())
+        }
         "/panic" => panic!("the std-http fixture panics on purpose"),
         "/spin" => {
             #[allow(clippy::empty_loop)]
@@ -40,6 +69,11 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         "/bad-status" => Ok(Response::builder()
             .status(101)
             .body(Body::from("upgrade?".to_string()))?),
+        _ if rest.starts_with("/config/") => match store::get(&rest["/config/".len()..]) {
+            Ok(Some(value)) => text(200, value),
+            Ok(None) => text(404, "no such key".into()),
+            Err(error) => text(403, format!("{error:?}")),
+        },
         _ if rest.starts_with("/hello/") => {
             let name = &rest["/hello/".len()..];
             Ok(Response::builder()

@@ -72,13 +72,16 @@ fn a_trap_an_endless_loop_and_a_memory_grab_each_end_only_their_own_request() {
 }
 
 #[test]
-fn a_response_status_the_host_does_not_allow_is_refused_and_counted() {
+fn a_response_status_or_header_flood_the_host_does_not_allow_is_refused_and_counted() {
     let host = HostBuilder::new().module("std-http", "std-http").start();
-    let reply = host.get("/std-http/bad-status");
-    assert_eq!(reply.status, 502, "{}", reply.body);
-    assert_eq!(reply.json()["error"]["code"], "bad_module_response");
+    for path in ["/std-http/bad-status", "/std-http/many-headers"] {
+        let reply = host.get(path);
+        assert_eq!(reply.status, 502, "{path}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "bad_module_response");
+    }
     let metrics = &host.status_of("std-http")["serving"]["metrics"];
-    assert_eq!(metrics["bad_responses"], 1, "{metrics}");
+    assert_eq!(metrics["bad_responses"], 2, "{metrics}");
+    assert_eq!(host.get("/std-http/hello/after").status, 200);
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! - `GET /std-http/count`: how many requests this instance has served;
 //! - `GET /std-http/panic`, `/spin`, `/grow`: a trap, an endless loop, 200 MB of memory;
 //! - `GET /std-http/bad-status`: a response whose status is 101 (an upgrade);
+//! - `GET /std-http/many-headers`: a response with 150 headers;
 //! - `GET /std-http/config/{key}`, `/std-http/config-all`: `wasi:config/store`;
 //! - `GET /std-http/log?message=M`: `wasi:logging` at warn, context `std-http`.
 
@@ -65,6 +66,13 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
         "/grow" => {
             let big = vec![7u8; 200 << 20];
             text(200, big.iter().map(|b| *b as u64).sum::<u64>().to_string())
+        }
+        "/many-headers" => {
+            let mut response = Response::builder();
+            for i in 0..150 {
+                response = response.header(format!("x-h{i}"), "v");
+            }
+            Ok(response.body(Body::from("flood".to_string()))?)
         }
         "/bad-status" => Ok(Response::builder()
             .status(101)

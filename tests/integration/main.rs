@@ -5,6 +5,7 @@ mod databases;
 mod harness;
 
 mod browser;
+mod c_lang;
 mod cli;
 mod cluster;
 mod events;
@@ -13,6 +14,7 @@ mod grants;
 mod hostile;
 mod hot_swap;
 mod http;
+mod javascript;
 mod limits;
 mod logging;
 mod mail;

@@ -1,6 +1,7 @@
 //! `host build [DIR]`: finds module sources under DIR (a folder with `plugin.toml` and
-//! `Cargo.toml` or `app.py`), builds each into a component, and places it with its
-//! manifest in `DIR/plugins/NAME/`, where `host run --plugins DIR/plugins` finds it.
+//! `Cargo.toml`, `app.py`, `app.c` or `app.js`/`app.ts`), builds each into a component, and
+//! places it with its manifest in `DIR/plugins/NAME/`, where `host run --plugins DIR/plugins`
+//! finds it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +10,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 
 use super::sdk_files;
+
+mod c;
+mod js;
 use crate::config::Manifest;
 use crate::config::manifest::MANIFEST_FILE;
 
@@ -28,6 +32,8 @@ pub struct BuildArgs {
 enum Language {
     Rust,
     Python,
+    C,
+    Js,
 }
 
 /// Folders never searched for sources.
@@ -40,8 +46,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     find_sources(&args.dir, &mut sources)?;
     if sources.is_empty() {
         bail!(
-            "no module sources under {}: a module source is a folder with plugin.toml and Cargo.toml or app.py \
-             (create one with `host new NAME --lang rust|python`)",
+            "no module sources under {}: a module source is a folder with plugin.toml and Cargo.toml, app.py, app.c or app.js \
+             (create one with `host new NAME --lang rust|python|c|js`)",
             args.dir.display()
         );
     }
@@ -60,6 +66,14 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
         }
         if dir.join("app.py").is_file() {
             found.push((dir.to_path_buf(), Language::Python));
+            return Ok(());
+        }
+        if dir.join("app.c").is_file() {
+            found.push((dir.to_path_buf(), Language::C));
+            return Ok(());
+        }
+        if js::entry_of(dir).is_some() {
+            found.push((dir.to_path_buf(), Language::Js));
             return Ok(());
         }
     }
@@ -97,6 +111,8 @@ fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
     match language {
         Language::Rust => build_rust(dir, &staged)?,
         Language::Python => build_python(dir, &staged)?,
+        Language::C => c::build(dir, &staged)?,
+        Language::Js => js::build(dir, &staged)?,
     }
     // Component first, manifest last, each by rename: a running host sees whole files.
     std::fs::rename(&staged, target_dir.join(&wasm_name))?;

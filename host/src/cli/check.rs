@@ -123,8 +123,18 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
             return findings;
         }
     };
-    for import in interface_names(&resolve, world, true) {
-        check_import(&import, &context.grant, &mut findings);
+    let imports = interface_names(&resolve, world, true);
+    // componentize-js imports every interface of the world and StarlingMonkey's WASI
+    // (filesystem included) whatever the module calls: those imports say nothing about it.
+    let javascript = built_by_componentize_js(&files.bytes);
+    for import in &imports {
+        if javascript && capabilities::for_interface(import).is_some() {
+            continue;
+        }
+        check_import(import, &context.grant, &mut findings);
+    }
+    if !javascript {
+        findings.warnings.extend(wasi_without_resources(&imports));
     }
     let exports = interface_names(&resolve, world, false);
     let manifest = &files.manifest;
@@ -136,9 +146,15 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
     let needed = [(manifest.http.is_some(), "http-handler", "[http] routes")]
         .into_iter()
         .chain(handlers);
+    // An unmodified wasi:http component serves [http] with the standard export.
+    let standard = exports
+        .iter()
+        .any(|e| e.starts_with("wasi:http/incoming-handler@0.2"));
     for (relied_on, export, section) in needed {
         let prefix = format!("plughost:platform/{export}@");
-        if relied_on && !exports.iter().any(|e| e.starts_with(&prefix)) {
+        let served = exports.iter().any(|e| e.starts_with(&prefix))
+            || (export == "http-handler" && standard);
+        if relied_on && !served {
             findings.errors.push(format!(
                 "declares {section} but the component does not export plughost:platform/{export}; \
                  build it with a guest SDK (the Rust SDK targets the `service` world, which has every handler)"
@@ -149,9 +165,6 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
 }
 
 fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findings) {
-    if name.starts_with("wasi:") {
-        return; // Linked with nothing granted: no dirs, env or sockets.
-    }
     if let Some(capability) = capabilities::for_interface(name) {
         if !capability.always_granted && !grant.has(capability.name) {
             findings.warnings.push(format!(
@@ -161,6 +174,9 @@ fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findin
             ));
         }
         return;
+    }
+    if name.starts_with("wasi:") {
+        return; // Linked with nothing granted: no dirs, env or sockets.
     }
     let type_only = [
         "plughost:platform/types@",
@@ -175,6 +191,73 @@ fn check_import(name: &str, grant: &crate::runtime::Grant, findings: &mut Findin
     findings
         .errors
         .push(format!("imports {name}, which this host does not provide"));
+}
+
+/// One warning for the WASI packages the host links with nothing behind them (no
+/// preopened folders, no network) that the component imports, whether the module calls
+/// them or its language runtime does (a C module's preview-1 adapter brings those its
+/// libc calls, e.g. `wasi:filesystem` for fopen): every such call fails. The other WASI
+/// imports (stdio into the log, clocks, random, an empty environment) work and say nothing.
+fn wasi_without_resources(imports: &[String]) -> Option<String> {
+    let empty: Vec<&str> = ["wasi:filesystem", "wasi:sockets"]
+        .into_iter()
+        .filter(|package| {
+            imports
+                .iter()
+                .any(|i| i.strip_prefix(package).is_some_and(|r| r.starts_with('/')))
+        })
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "imports {}: modules get no folders and no network, so opening a file or a socket fails \
+         (keep files with the storage capability)",
+        empty.join(" and ")
+    ))
+}
+
+/// Whether the component's own `producers` section (a custom section at the top level)
+/// says componentize-js made it.
+fn built_by_componentize_js(component: &[u8]) -> bool {
+    fn leb128(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut at = 8; // magic and version
+    while at < component.len() {
+        let id = component[at];
+        at += 1;
+        let Some(size) = leb128(component, &mut at) else {
+            return false;
+        };
+        let Some(section) = component.get(at..at.saturating_add(size)) else {
+            return false;
+        };
+        at += size;
+        if id != 0 {
+            continue;
+        }
+        let mut name_at = 0;
+        let Some(name_len) = leb128(section, &mut name_at) else {
+            return false;
+        };
+        if section.get(name_at..name_at + name_len) == Some(b"producers".as_slice()) {
+            let content = &section[name_at + name_len..];
+            return content
+                .windows(b"ComponentizeJS".len())
+                .any(|w| w == b"ComponentizeJS");
+        }
+    }
+    false
 }
 
 /// Imported (or exported) interface names of a world, with package and version.

@@ -1,4 +1,4 @@
-//! `host new NAME --lang rust|python`: a module folder that builds and runs unchanged.
+//! `host new NAME --lang rust|python|c|js`: a module folder that builds and runs unchanged.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,10 @@ pub enum Lang {
     Rust,
     /// Python with guest-sdk/python (componentize-py).
     Python,
+    /// C with guest-sdk/c (zig cc).
+    C,
+    /// JavaScript with guest-sdk/js (componentize-js).
+    Js,
 }
 
 /// Writes the template.
@@ -52,6 +56,8 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     match args.lang {
         Lang::Rust => write_rust(&dir, &args.name, &rust_sdk(args.sdk)?)?,
         Lang::Python => std::fs::write(dir.join("app.py"), PYTHON_APP)?,
+        Lang::C => std::fs::write(dir.join("app.c"), C_APP)?,
+        Lang::Js => std::fs::write(dir.join("app.js"), JS_APP)?,
     }
     let parent = args.dir.display();
     println!("created {}", dir.display());
@@ -151,4 +157,31 @@ def greet(request: Request) -> Response:
 
 
 HttpHandler = router.handler()
+"#;
+
+const C_APP: &str = r#"/* A module: GET /<prefix>/{name} answers a greeting.
+ *
+ * plughost.h (guest-sdk/c) comes with `host build`; what the SDK returns lives until the
+ * handler returns, so nothing here is freed. */
+#include "plughost.h"
+
+static ph_response *greet(const ph_request *request) {
+    return ph_response_text(ph_format("Hello, %s! (c)", ph_request_param(request, "name")));
+}
+
+PH_ROUTES(
+    PH_GET("/{name}", greet)
+)
+"#;
+
+const JS_APP: &str = r#"// A module: GET /<prefix>/{name} answers a greeting.
+// `plughost` (guest-sdk/js) comes with `host build`; see the README's JavaScript section.
+
+import { Response, Router } from 'plughost';
+
+const router = new Router();
+
+router.get('/{name}', (request) => Response.text(`Hello, ${request.param('name')}! (js)`));
+
+export const httpHandler = router.handler();
 "#;

@@ -1,4 +1,5 @@
-//! The WIT and the Python SDK, embedded so `host build` and `host new` work from anywhere.
+//! The WIT and the guest SDKs (Python, C, JavaScript), embedded so `host build` and
+//! `host new` work from anywhere.
 
 use std::path::Path;
 
@@ -78,6 +79,67 @@ const PYTHON_ENTRY_FILE: &str = "plughost_component.py";
 /// WebSockets); the host calls only those the manifest declares.
 pub const PYTHON_WORLD: &str = "plughost:platform/service@0.1.0";
 
+/// The C guest SDK: compiled with every C module, over bindings generated at build time.
+pub const C_SDK: &[(&str, &str)] = &[
+    (
+        "plughost.h",
+        include_str!("../../../guest-sdk/c/plughost.h"),
+    ),
+    (
+        "plughost.c",
+        include_str!("../../../guest-sdk/c/plughost.c"),
+    ),
+];
+
+/// The world C modules are built for: every handler export, with the SDK's defaults for
+/// the handlers a module does not define.
+pub const C_WORLD: &str = "plughost:platform/service@0.1.0";
+
+/// The JavaScript guest SDK package `plughost` (guest-sdk/js/src), bundled into every JS
+/// module by esbuild.
+pub const JS_SDK: &[(&str, &str)] = &[
+    (
+        "index.js",
+        include_str!("../../../guest-sdk/js/src/index.js"),
+    ),
+    ("http.js", include_str!("../../../guest-sdk/js/src/http.js")),
+    ("log.js", include_str!("../../../guest-sdk/js/src/log.js")),
+    (
+        "config.js",
+        include_str!("../../../guest-sdk/js/src/config.js"),
+    ),
+    ("orm.js", include_str!("../../../guest-sdk/js/src/orm.js")),
+    (
+        "events.js",
+        include_str!("../../../guest-sdk/js/src/events.js"),
+    ),
+    (
+        "queue.js",
+        include_str!("../../../guest-sdk/js/src/queue.js"),
+    ),
+    ("ws.js", include_str!("../../../guest-sdk/js/src/ws.js")),
+    (
+        "storage.js",
+        include_str!("../../../guest-sdk/js/src/storage.js"),
+    ),
+    ("mail.js", include_str!("../../../guest-sdk/js/src/mail.js")),
+    (
+        "_defaults.js",
+        include_str!("../../../guest-sdk/js/src/_defaults.js"),
+    ),
+    (
+        JS_ENTRY,
+        include_str!("../../../guest-sdk/js/src/component.js"),
+    ),
+];
+
+/// The file esbuild starts from: the module's app (as `plughost-app`) plus defaults for the
+/// handlers it does not export.
+pub const JS_ENTRY: &str = "component.js";
+
+/// The world JS modules are built for: every handler export, like Python's.
+pub const JS_WORLD: &str = "plughost:platform/service@0.1.0";
+
 /// Writes `files` under `dir`.
 pub fn write_all(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
     for (name, text) in files {
@@ -123,5 +185,26 @@ mod tests {
             .collect();
         on_disk.sort();
         assert_eq!(py, on_disk);
+    }
+
+    #[test]
+    fn every_c_sdk_file_is_embedded() {
+        let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/c");
+        let mut embedded: Vec<String> = super::C_SDK.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        let mut on_disk: Vec<String> = files_in(&c, ".c")
+            .into_iter()
+            .chain(files_in(&c, ".h"))
+            .collect();
+        on_disk.sort();
+        assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn every_js_sdk_file_is_embedded() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/js/src");
+        let mut embedded: Vec<String> = super::JS_SDK.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, files_in(&src, ".js"));
     }
 }

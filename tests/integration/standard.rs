@@ -254,3 +254,18 @@ fn host_check_accepts_a_standard_component_and_names_what_its_grant_lacks() {
         "{stdout}"
     );
 }
+
+#[test]
+fn componentize_py_and_componentize_js_http_components_run_unchanged() {
+    let host = HostBuilder::new()
+        .module("std-http-py", "std-http-py")
+        .module("std-http-js", "std-http-js")
+        .start();
+    for (prefix, language) in [("/std-http-py", "python"), ("/std-http-js", "js")] {
+        let reply = host.get(&format!("{prefix}/hello/Ada"));
+        assert_eq!(reply.status, 200, "{prefix}: {}", reply.body);
+        assert_eq!(reply.body, format!("Hello, Ada! ({language} wasi:http)"));
+        let seen = format!("{prefix}/hello/Ada");
+        assert_eq!(reply.header("x-seen-path"), Some(seen.as_str()));
+    }
+}

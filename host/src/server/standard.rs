@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::body::Body;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderValue, StatusCode, request::Parts};
 use axum::response::Response;
 use http_body_util::Full;
@@ -68,7 +69,14 @@ fn into_response(
         )
     };
     let status = checked_status(head.status.as_u16()).map_err(refused)?;
-    let headers = checked_header_map(head.headers).map_err(refused)?;
+    let mut fields = head.headers;
+    // wasi:http holds the body to its declared length (a short or long body ends the
+    // stream with an error, never a second message), so the client may have it.
+    let length = fields.remove(CONTENT_LENGTH);
+    let mut headers = checked_header_map(fields).map_err(refused)?;
+    if let Some(length) = length {
+        headers.map.insert(CONTENT_LENGTH, length);
+    }
     if headers.dropped > 0 {
         let metrics = &module.context.metrics;
         metrics

@@ -192,7 +192,7 @@ fn a_component_that_does_not_export_the_handler_is_refused() {
     write_atomic(&wasm_in(&host.plugins.join("hello-rust")), &empty);
     let error = host.wait_for_error("hello-rust");
     assert!(
-        error.contains("does not export plughost:platform/http-handler"),
+        error.contains("exports neither plughost:platform/http-handler"),
         "{error}"
     );
     assert_eq!(host.get("/hello-rust/Ada").status, 200);

@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod events;
 mod files;
+mod go_lang;
 mod grants;
 mod hostile;
 mod hot_swap;

@@ -1,5 +1,5 @@
 //! `host build [DIR]`: finds module sources under DIR (a folder with `plugin.toml` and
-//! `Cargo.toml`, `app.py`, `app.c` or `app.js`/`app.ts`), builds each into a component, and
+//! `Cargo.toml`, `app.py`, `app.c`, `app.js`/`app.ts` or `app.go`), builds each into a component, and
 //! places it with its manifest in `DIR/plugins/NAME/`, where `host run --plugins DIR/plugins`
 //! finds it.
 
@@ -12,6 +12,7 @@ use clap::Args;
 use super::sdk_files;
 
 mod c;
+mod go;
 mod js;
 use crate::config::Manifest;
 use crate::config::manifest::MANIFEST_FILE;
@@ -34,6 +35,7 @@ enum Language {
     Python,
     C,
     Js,
+    Go,
 }
 
 /// Folders never searched for sources.
@@ -46,8 +48,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     find_sources(&args.dir, &mut sources)?;
     if sources.is_empty() {
         bail!(
-            "no module sources under {}: a module source is a folder with plugin.toml and Cargo.toml, app.py, app.c or app.js \
-             (create one with `host new NAME --lang rust|python|c|js`)",
+            "no module sources under {}: a module source is a folder with plugin.toml and Cargo.toml, app.py, app.c, app.js or app.go \
+             (create one with `host new NAME --lang rust|python|c|js|go`)",
             args.dir.display()
         );
     }
@@ -74,6 +76,10 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
         }
         if js::entry_of(dir).is_some() {
             found.push((dir.to_path_buf(), Language::Js));
+            return Ok(());
+        }
+        if dir.join("app.go").is_file() {
+            found.push((dir.to_path_buf(), Language::Go));
             return Ok(());
         }
     }
@@ -113,6 +119,7 @@ fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
         Language::Python => build_python(dir, &staged)?,
         Language::C => c::build(dir, &staged)?,
         Language::Js => js::build(dir, &staged)?,
+        Language::Go => go::build(dir, &staged)?,
     }
     // Component first, manifest last, each by rename: a running host sees whole files.
     std::fs::rename(&staged, target_dir.join(&wasm_name))?;

@@ -133,7 +133,9 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
         }
         check_import(import, &context.grant, &mut findings);
     }
-    if !javascript {
+    // Go's runtime (package os) imports wasi:filesystem in every Go module, whether the
+    // module opens files or not: for Go, that import says nothing either.
+    if !javascript && !built_by_go(&files.bytes) {
         findings.warnings.extend(wasi_without_resources(&imports));
     }
     let exports = interface_names(&resolve, world, false);
@@ -215,6 +217,14 @@ fn wasi_without_resources(imports: &[String]) -> Option<String> {
          (keep files with the storage capability)",
         empty.join(" and ")
     ))
+}
+
+/// Whether the component holds a core module linked by Go, which gives every module a
+/// `go:buildid` custom section (the name, after its length byte).
+fn built_by_go(component: &[u8]) -> bool {
+    component
+        .windows(11)
+        .any(|w| w == b"\x0ago:buildid".as_slice())
 }
 
 /// Whether the component's own `producers` section (a custom section at the top level)

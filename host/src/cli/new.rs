@@ -1,4 +1,4 @@
-//! `host new NAME --lang rust|python|c|js`: a module folder that builds and runs unchanged.
+//! `host new NAME --lang rust|python|c|js|go`: a module folder that builds and runs unchanged.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,8 @@ pub enum Lang {
     C,
     /// JavaScript with guest-sdk/js (componentize-js).
     Js,
+    /// Go with guest-sdk/go (go build, GOOS=wasip1).
+    Go,
 }
 
 /// Writes the template.
@@ -58,6 +60,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
         Lang::Python => std::fs::write(dir.join("app.py"), PYTHON_APP)?,
         Lang::C => std::fs::write(dir.join("app.c"), C_APP)?,
         Lang::Js => std::fs::write(dir.join("app.js"), JS_APP)?,
+        Lang::Go => std::fs::write(dir.join("app.go"), GO_APP)?,
     }
     let parent = args.dir.display();
     println!("created {}", dir.display());
@@ -184,4 +187,21 @@ const router = new Router();
 router.get('/{name}', (request) => Response.text(`Hello, ${request.param('name')}! (js)`));
 
 export const httpHandler = router.handler();
+"#;
+
+const GO_APP: &str = r#"// A module: GET /<prefix>/{name} answers a greeting.
+//
+// The package plughost (guest-sdk/go) comes with `host build`, which also supplies func
+// main: register the handlers in init. See the README's Go section.
+package main
+
+import "plughost"
+
+func greet(request *plughost.Request) (*plughost.Response, error) {
+	return plughost.Text("Hello, " + request.Param("name") + "! (go)"), nil
+}
+
+func init() {
+	plughost.Routes(plughost.NewRouter().Get("/{name}", greet))
+}
 "#;

@@ -1,4 +1,4 @@
-//! The WIT and the guest SDKs (Python, C, JavaScript), embedded so `host build` and
+//! The WIT and the guest SDKs (Python, C, JavaScript, Go), embedded so `host build` and
 //! `host new` work from anywhere.
 
 use std::path::Path;
@@ -140,6 +140,104 @@ pub const JS_ENTRY: &str = "component.js";
 /// The world JS modules are built for: every handler export, like Python's.
 pub const JS_WORLD: &str = "plughost:platform/service@0.1.0";
 
+/// The Go guest SDK (package `plughost`, guest-sdk/go/plughost) and the support package the
+/// Go bindings use (`go.bytecodealliance.org/pkg` v0.4.0 from the wit-bindgen-go crate,
+/// Apache-2.0 WITH LLVM-exception, guest-sdk/go/witpkg), compiled with every Go module.
+pub const GO_SDK: &[(&str, &str)] = &[
+    (
+        "plughost.go",
+        include_str!("../../../guest-sdk/go/plughost/plughost.go"),
+    ),
+    (
+        "http.go",
+        include_str!("../../../guest-sdk/go/plughost/http.go"),
+    ),
+    (
+        "log.go",
+        include_str!("../../../guest-sdk/go/plughost/log.go"),
+    ),
+    (
+        "orm.go",
+        include_str!("../../../guest-sdk/go/plughost/orm.go"),
+    ),
+    (
+        "events.go",
+        include_str!("../../../guest-sdk/go/plughost/events.go"),
+    ),
+    (
+        "ws.go",
+        include_str!("../../../guest-sdk/go/plughost/ws.go"),
+    ),
+    (
+        "storage.go",
+        include_str!("../../../guest-sdk/go/plughost/storage.go"),
+    ),
+    (
+        "mail.go",
+        include_str!("../../../guest-sdk/go/plughost/mail.go"),
+    ),
+    (
+        "handlers.go",
+        include_str!("../../../guest-sdk/go/plughost/handlers.go"),
+    ),
+    (
+        "witpkg/go.mod",
+        include_str!("../../../guest-sdk/go/witpkg/go.mod"),
+    ),
+    (
+        "witpkg/LICENSE",
+        include_str!("../../../guest-sdk/go/witpkg/LICENSE"),
+    ),
+    (
+        "witpkg/README.md",
+        include_str!("../../../guest-sdk/go/witpkg/README.md"),
+    ),
+    (
+        "witpkg/wit/async/async.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/async/async.go"),
+    ),
+    (
+        "witpkg/wit/async/empty.s",
+        include_str!("../../../guest-sdk/go/witpkg/wit/async/empty.s"),
+    ),
+    (
+        "witpkg/wit/runtime/runtime.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/runtime/runtime.go"),
+    ),
+    (
+        "witpkg/wit/runtime/empty.s",
+        include_str!("../../../guest-sdk/go/witpkg/wit/runtime/empty.s"),
+    ),
+    (
+        "witpkg/wit/types/future.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/future.go"),
+    ),
+    (
+        "witpkg/wit/types/option.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/option.go"),
+    ),
+    (
+        "witpkg/wit/types/result.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/result.go"),
+    ),
+    (
+        "witpkg/wit/types/stream.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/stream.go"),
+    ),
+    (
+        "witpkg/wit/types/tuple.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/tuple.go"),
+    ),
+    (
+        "witpkg/wit/types/unit.go",
+        include_str!("../../../guest-sdk/go/witpkg/wit/types/unit.go"),
+    ),
+];
+
+/// The world Go modules are built for: every handler export, with the SDK's defaults for
+/// the handlers a module does not register.
+pub const GO_WORLD: &str = "plughost:platform/service@0.1.0";
+
 /// Writes `files` under `dir`.
 pub fn write_all(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
     for (name, text) in files {
@@ -196,6 +294,30 @@ mod tests {
             .into_iter()
             .chain(files_in(&c, ".h"))
             .collect();
+        on_disk.sort();
+        assert_eq!(embedded, on_disk);
+    }
+
+    /// Every file under `dir`, as paths relative to it.
+    fn tree(dir: &Path, under: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
+            let name = format!("{under}{}", entry.file_name().to_string_lossy());
+            if entry.path().is_dir() {
+                tree(&entry.path(), &format!("{name}/"), out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_go_sdk_file_is_embedded() {
+        let go = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/go");
+        let mut embedded: Vec<String> = super::GO_SDK.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        let mut on_disk = Vec::new();
+        tree(&go.join("plughost"), "", &mut on_disk);
+        tree(&go.join("witpkg"), "witpkg/", &mut on_disk);
         on_disk.sort();
         assert_eq!(embedded, on_disk);
     }

@@ -116,8 +116,8 @@ fn generate_bindings(wit: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     Ok(anchor)
 }
 
-/// The component of a core module linked against the `service` bindings.
-fn componentize(wit: &Path, core: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// The component of a core module linked against the `service` bindings (C and Go modules).
+pub(super) fn componentize(wit: &Path, core: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut module = without_debug_sections(core)?;
     let mut resolve = wit_parser::Resolve::default();
     let (package, _) = resolve
@@ -145,7 +145,7 @@ fn componentize(wit: &Path, core: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// wasi-libc); the `name` section stays, so a trap's backtrace still names functions.
 fn without_debug_sections(module: &[u8]) -> anyhow::Result<Vec<u8>> {
     if module.len() < 8 || &module[..4] != b"\0asm" {
-        bail!("zig cc did not produce a WebAssembly module");
+        bail!("the compiler did not produce a WebAssembly module");
     }
     let mut out = module[..8].to_vec();
     let mut at = 8;

@@ -102,10 +102,19 @@ mod tests {
         let h = hooks(&["api.example.com", "127.0.0.1:8080"], &["*"]);
         assert!(allows(&h, "https://api.example.com/v1"));
         assert!(allows(&h, "http://api.example.com/v1"));
-        assert!(allows(&h, "https://API.Example.COM/v1"), "host names ignore case");
+        assert!(
+            allows(&h, "https://API.Example.COM/v1"),
+            "host names ignore case"
+        );
         assert!(allows(&h, "http://127.0.0.1:8080/x"));
-        assert!(!allows(&h, "https://api.example.com:8443/v1"), "another port");
-        assert!(!allows(&h, "http://api.example.com:443/"), "443 is not http's port");
+        assert!(
+            !allows(&h, "https://api.example.com:8443/v1"),
+            "another port"
+        );
+        assert!(
+            !allows(&h, "http://api.example.com:443/"),
+            "443 is not http's port"
+        );
         assert!(!allows(&h, "http://127.0.0.1:8081/x"));
         assert!(!allows(&h, "http://127.0.0.1/x"));
     }

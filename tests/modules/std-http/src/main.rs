@@ -59,7 +59,8 @@ async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
             text(200, "logged".into())
         }
         "/panic" => panic!("the std-http fixture panics on purpose"),
-        "/spin" => {
+        "/spin" =>
+        {
             #[allow(clippy::empty_loop)]
             loop {}
         }
@@ -103,15 +104,19 @@ fn text(status: u16, body: String) -> Result<Response<Body>, Error> {
 
 /// `kib` KiB of the letters `a..=z` repeated, written 16 KiB at a time.
 fn stream(query: &str) -> Result<Response<Body>, Error> {
-    let kib: usize = param(query, "kib").and_then(|v| v.parse().ok()).unwrap_or(64);
+    let kib: usize = param(query, "kib")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     let chunks = (0..kib.div_ceil(16)).map(move |i| {
         let len = ((kib - i * 16).min(16)) << 10;
-        let bytes: Vec<u8> = (0..len).map(|j| b'a' + ((i * (16 << 10) + j) % 26) as u8).collect();
+        let bytes: Vec<u8> = (0..len)
+            .map(|j| b'a' + ((i * (16 << 10) + j) % 26) as u8)
+            .collect();
         Bytes::from(bytes)
     });
-    Ok(Response::new(Body::from_stream(futures_lite::stream::iter(
-        chunks,
-    ))))
+    Ok(Response::new(Body::from_stream(
+        futures_lite::stream::iter(chunks),
+    )))
 }
 
 async fn fetch(query: &str) -> Result<Response<Body>, Error> {

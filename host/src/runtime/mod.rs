@@ -15,6 +15,7 @@ pub mod invocation;
 pub mod limits;
 pub mod loader;
 pub mod module;
+pub mod outbound;
 pub mod rate;
 pub mod registry;
 pub mod routes;

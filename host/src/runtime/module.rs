@@ -15,6 +15,9 @@ use super::routes::ModuleRoutes;
 use super::state::InvocationState;
 use super::warm::WarmPool;
 
+/// The export an unmodified `wasi:http` component serves requests with.
+pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
+
 /// One loaded version of a module, ready to instantiate.
 pub struct LoadedModule {
     /// What instances see.
@@ -54,7 +57,7 @@ impl ModuleExports {
             "event-handler" => self.events.is_some(),
             "job-handler" => self.jobs.is_some(),
             "ws-handler" => self.ws.is_some(),
-            super::wasi_http::INCOMING_HANDLER => self.wasi_http.is_some(),
+            INCOMING_HANDLER => self.wasi_http.is_some(),
             _ => false,
         }
     }

@@ -11,7 +11,7 @@ use super::context::ModuleContext;
 use super::extensions::Extensions;
 use super::guest_output::GuestOutput;
 use super::limits::MemoryLimiter;
-use super::wasi_http::{DenyOutbound, OutboundHooks};
+use super::outbound::{DenyOutbound, OutboundHooks};
 use crate::config::host_config::LimitsConfig;
 
 /// Everything one instance may reach: WASI (granting nothing), its module's context

@@ -5,52 +5,20 @@
 //!
 //! The runtime links all of `wasi:http` (its request and response resources are how an
 //! incoming request reaches the component). Whether a request may go *out* is decided by
-//! the [`OutboundHooks`] a capability puts into the invocation's state; without them
-//! every outgoing request is refused with `HTTP-request-denied`.
+//! the hooks a capability puts into the invocation's state (`outbound.rs`).
 
 use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use tracing::Instrument as _;
+use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView as _};
 
 use super::engine::Runtime;
 use super::invocation::InvocationError;
-use super::module::LoadedModule;
-
-/// The export an unmodified `wasi:http` component serves requests with.
-pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
-
-/// Decides this invocation's outgoing `wasi:http` requests; put into the state by the
-/// capability that grants them.
-pub struct OutboundHooks(pub Box<dyn WasiHttpHooks>);
-
-/// What [`WasiHttpHooks::send_request`] resolves to: the response and a future that
-/// reports how its body ended.
-pub type OutgoingResult = Result<
-    (
-        hyper::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ),
-    wasmtime_wasi_http::Error,
->;
-
-/// The hooks of an invocation no capability granted outgoing requests: each is refused.
-pub struct DenyOutbound;
-
-impl WasiHttpHooks for DenyOutbound {
-    fn send_request(
-        &mut self,
-        _request: hyper::Request<WasiBody>,
-        _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<dyn Future<Output = OutgoingResult> + Send> {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
+use super::module::{INCOMING_HANDLER, LoadedModule};
 
 /// How a standard component's request ended without a response to send.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 //! `state`, `errors`, `public` and `websocket`.
 
 pub mod admin;
+pub mod checks;
 pub mod dispatch;
 pub mod errors;
 pub mod listener;

@@ -13,7 +13,7 @@ use axum::response::Response;
 use http_body_util::Full;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use super::dispatch::{REQUEST_ID, checked_header_map, checked_status, read_body};
+use super::checks::{REQUEST_ID, checked_header_map, checked_status, read_body};
 use super::errors::HttpError;
 use super::state::HttpState;
 use crate::runtime::LoadedModule;

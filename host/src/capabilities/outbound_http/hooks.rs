@@ -8,7 +8,7 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::NAME;
 use crate::runtime::ModuleContext;
-use crate::runtime::wasi_http::OutgoingResult;
+use crate::runtime::outbound::OutgoingResult;
 
 /// Lets requests out to the hosts the module's grant covers.
 pub struct GrantedHosts {

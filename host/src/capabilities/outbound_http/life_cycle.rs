@@ -5,7 +5,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use super::hooks::GrantedHosts;
-use crate::runtime::wasi_http::OutboundHooks;
+use crate::runtime::outbound::OutboundHooks;
 use crate::runtime::{Capability, InvocationState, ModuleContext};
 
 /// Keeps nothing: the grant is in each module's context.

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::harness::{
     HOST, Host, HostBuilder, HostOptions, eventually, fixture, outbox_files, parse_eml, repo,
 };
-use crate::ws::{connect_to, user};
+use crate::ws::{chat_contract, connect_to};
 
 #[test]
 fn the_c_hello_module_answers_its_public_contract() {
@@ -153,39 +153,10 @@ fn a_c_module_serves_websockets_events_and_jobs() {
             ..HostOptions::default()
         },
     );
-    assert_eq!(
-        connect_to(&host, "/c", Some(&user("mallory"))).err(),
-        Some(403),
-        "ph_ws_connect refused her"
-    );
-    let mut ada = connect_to(&host, "/c", Some(&user("ada"))).unwrap();
-    let mut bob = connect_to(&host, "/c", Some(&user("bob"))).unwrap();
-    ada.send("join", json!({"room": "lobby"}));
-    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
-    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
-    bob.send("join", json!({"room": "lobby"}));
-    bob.expect("joined");
-    assert_eq!(
-        ada.expect("presence")["data"]["users"],
-        json!(["ada", "bob"])
-    );
-    bob.send("say", json!({"room": "lobby", "text": "hi"}));
-    assert_eq!(
-        ada.expect("said")["data"],
-        json!({"room": "lobby", "text": "hi", "user": "bob"})
-    );
-    ada.send_raw(r#"{"event": "echo", "data": {"n": [1, 2]}, "id": "m1"}"#);
-    let echo = ada.expect("echo");
-    assert_eq!(
-        (&echo["data"], &echo["id"]),
-        (&json!({"n": [1, 2]}), &json!("m1"))
-    );
+    let (mut ada, mut bob, error) = chat_contract(&host, "/c", r#"{"n": [1, 2]}"#);
     ada.send("shout", json!("everyone"));
     assert_eq!(bob.expect("shouted")["data"], "everyone");
     assert_eq!(ada.expect("shouted")["data"], "everyone");
-    ada.send("nope", json!(null));
-    let error = ada.expect("error");
-    assert_eq!(error["data"]["code"], "invalid", "{error}");
     assert!(
         error["data"]["message"]
             .as_str()

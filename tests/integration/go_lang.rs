@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::harness::{
     HOST, Host, HostBuilder, HostOptions, eventually, outbox_files, parse_eml, repo,
 };
-use crate::ws::{connect_to, user};
+use crate::ws::{chat_contract, connect_to};
 
 #[test]
 fn the_go_hello_module_answers_and_gets_a_default_for_each_handler_it_does_not_register() {
@@ -249,39 +249,10 @@ fn a_go_module_serves_websockets_events_and_jobs_and_a_panic_becomes_a_500() {
             ..HostOptions::default()
         },
     );
-    assert_eq!(
-        connect_to(&host, "/go", Some(&user("mallory"))).err(),
-        Some(403),
-        "OnConnect refused her"
-    );
-    let mut ada = connect_to(&host, "/go", Some(&user("ada"))).unwrap();
-    let mut bob = connect_to(&host, "/go", Some(&user("bob"))).unwrap();
-    ada.send("join", json!({"room": "lobby"}));
-    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
-    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
-    bob.send("join", json!({"room": "lobby"}));
-    bob.expect("joined");
-    assert_eq!(
-        ada.expect("presence")["data"]["users"],
-        json!(["ada", "bob"])
-    );
-    bob.send("say", json!({"room": "lobby", "text": "hi"}));
-    assert_eq!(
-        ada.expect("said")["data"],
-        json!({"room": "lobby", "text": "hi", "user": "bob"})
-    );
-    ada.send_raw(r#"{"event": "echo", "data": {"n": [1, 2]}, "id": "m1"}"#);
-    let echo = ada.expect("echo");
-    assert_eq!(
-        (&echo["data"], &echo["id"]),
-        (&json!({"n": [1, 2]}), &json!("m1"))
-    );
+    let (mut ada, mut bob, error) = chat_contract(&host, "/go", r#"{"n": [1, 2]}"#);
     ada.send("shout", json!("everyone"));
     assert_eq!(bob.expect("shouted")["data"], "everyone");
     assert_eq!(ada.expect("shouted")["data"], "everyone");
-    ada.send("nope", json!(null));
-    let error = ada.expect("error");
-    assert_eq!(error["data"]["code"], "invalid", "{error}");
     assert!(
         error["data"]["message"]
             .as_str()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::harness::{Host, HostBuilder, HostOptions, eventually, repo};
-use crate::ws::{connect_to, user};
+use crate::ws::chat_contract;
 
 fn text(out: &Output) -> String {
     format!(
@@ -124,33 +124,7 @@ fn a_javascript_module_uses_the_orm_websockets_events_and_jobs() {
         reply.body
     );
 
-    assert_eq!(
-        connect_to(&host, "/js", Some(&user("mallory"))).err(),
-        Some(403),
-        "onConnect refused her"
-    );
-    let mut ada = connect_to(&host, "/js", Some(&user("ada"))).unwrap();
-    let mut bob = connect_to(&host, "/js", Some(&user("bob"))).unwrap();
-    ada.send("join", json!({"room": "lobby"}));
-    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
-    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
-    bob.send("join", json!({"room": "lobby"}));
-    bob.expect("joined");
-    assert_eq!(
-        ada.expect("presence")["data"]["users"],
-        json!(["ada", "bob"])
-    );
-    bob.send("say", json!({"room": "lobby", "text": "hi"}));
-    assert_eq!(
-        ada.expect("said")["data"],
-        json!({"room": "lobby", "text": "hi", "user": "bob"})
-    );
-    ada.send_raw(r#"{"event": "echo", "data": [1, 2], "id": "m1"}"#);
-    let echo = ada.expect("echo");
-    assert_eq!((&echo["data"], &echo["id"]), (&json!([1, 2]), &json!("m1")));
-    ada.send("nope", json!(null));
-    let error = ada.expect("error");
-    assert_eq!(error["data"]["code"], "invalid", "{error}");
+    let _chat = chat_contract(&host, "/js", r#"[1, 2]"#);
     // `say` emitted an event; its handler dispatched a job; both logged what was said.
     for expected in [
         "heard hi on service-js.said.v1",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::harness::{Host, HostBuilder, HostOptions, Plugins, eventually, parse_eml};
-use crate::ws::{connect_to, user};
+use crate::ws::chat_contract;
 
 #[test]
 fn the_python_hello_module_answers_its_public_contract() {
@@ -95,33 +95,7 @@ fn a_python_module_serves_websockets_events_and_jobs() {
             ..HostOptions::default()
         },
     );
-    assert_eq!(
-        connect_to(&host, "/py", Some(&user("mallory"))).err(),
-        Some(403),
-        "on_connect refused her"
-    );
-    let mut ada = connect_to(&host, "/py", Some(&user("ada"))).unwrap();
-    let mut bob = connect_to(&host, "/py", Some(&user("bob"))).unwrap();
-    ada.send("join", json!({"room": "lobby"}));
-    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
-    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
-    bob.send("join", json!({"room": "lobby"}));
-    bob.expect("joined");
-    assert_eq!(
-        ada.expect("presence")["data"]["users"],
-        json!(["ada", "bob"])
-    );
-    bob.send("say", json!({"room": "lobby", "text": "hi"}));
-    assert_eq!(
-        ada.expect("said")["data"],
-        json!({"room": "lobby", "text": "hi", "user": "bob"})
-    );
-    ada.send_raw(r#"{"event": "echo", "data": [1, 2], "id": "m1"}"#);
-    let echo = ada.expect("echo");
-    assert_eq!((&echo["data"], &echo["id"]), (&json!([1, 2]), &json!("m1")));
-    ada.send("nope", json!(null));
-    let error = ada.expect("error");
-    assert_eq!(error["data"]["code"], "invalid", "{error}");
+    let _chat = chat_contract(&host, "/py", r#"[1, 2]"#);
     assert_eq!(
         host.get("/service-py/ping").body,
         "pong",

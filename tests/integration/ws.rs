@@ -486,3 +486,41 @@ fn a_websocket_client_gets_the_same_error_codes_as_http_when_the_module_fails() 
     client.send("echo", json!({"still": "here"}));
     assert_eq!(client.expect("echo")["data"], json!({"still": "here"}));
 }
+
+/// The chat every language's service fixture serves on `namespace` (service-py, -js, -c,
+/// -go): mallory is refused at connect; ada and bob join the lobby and see presence; bob's
+/// `say` reaches ada; an `echo` of `data` with an id comes back with both; an unknown event
+/// is an `invalid` error frame. Returns ada, bob and that error frame.
+pub fn chat_contract(host: &Host, namespace: &str, data: &str) -> (Client, Client, Value) {
+    assert_eq!(
+        connect_to(host, namespace, Some(&user("mallory"))).err(),
+        Some(403),
+        "the module's connect handler refused her"
+    );
+    let mut ada = connect_to(host, namespace, Some(&user("ada"))).unwrap();
+    let mut bob = connect_to(host, namespace, Some(&user("bob"))).unwrap();
+    ada.send("join", json!({"room": "lobby"}));
+    assert_eq!(ada.expect("joined")["data"], json!({"room": "lobby"}));
+    assert_eq!(ada.expect("presence")["data"]["users"], json!(["ada"]));
+    bob.send("join", json!({"room": "lobby"}));
+    bob.expect("joined");
+    assert_eq!(
+        ada.expect("presence")["data"]["users"],
+        json!(["ada", "bob"])
+    );
+    bob.send("say", json!({"room": "lobby", "text": "hi"}));
+    assert_eq!(
+        ada.expect("said")["data"],
+        json!({"room": "lobby", "text": "hi", "user": "bob"})
+    );
+    ada.send_raw(&format!(
+        r#"{{"event": "echo", "data": {data}, "id": "m1"}}"#
+    ));
+    let echo = ada.expect("echo");
+    let sent: Value = serde_json::from_str(data).unwrap();
+    assert_eq!((&echo["data"], &echo["id"]), (&sent, &json!("m1")));
+    ada.send("nope", json!(null));
+    let error = ada.expect("error");
+    assert_eq!(error["data"]["code"], "invalid", "{error}");
+    (ada, bob, error)
+}

@@ -257,17 +257,27 @@ fn find_componentize_py(dir: &Path) -> anyhow::Result<PathBuf> {
     {
         return Ok(PathBuf::from("componentize-py"));
     }
-    let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let cwd = std::env::current_dir().unwrap_or_default();
-    for base in start.ancestors().chain(cwd.ancestors()) {
-        let candidate = base.join(".venv/bin/componentize-py");
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
+    if let Some(installed) = installed_above(dir, ".venv/bin/componentize-py").next() {
+        return Ok(installed);
     }
     bail!(
         "componentize-py is not installed; run `pip install componentize-py==0.25.1` (scripts/setup does it)"
     )
+}
+
+/// A tool installed where scripts/setup or a user puts it, `relative` (`.venv/bin/go`)
+/// beneath the source folder or one of its parents, then beneath the working folder or one
+/// of its parents: each such file, nearest first.
+pub(super) fn installed_above(dir: &Path, relative: &str) -> impl Iterator<Item = PathBuf> {
+    let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let found: Vec<PathBuf> = start
+        .ancestors()
+        .chain(cwd.ancestors())
+        .map(|base| base.join(relative))
+        .filter(|path| path.is_file())
+        .collect();
+    found.into_iter()
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

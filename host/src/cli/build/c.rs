@@ -204,13 +204,7 @@ impl Zig {
         if works(&binary) {
             return Ok(binary);
         }
-        let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let venvs = start
-            .ancestors()
-            .chain(cwd.ancestors())
-            .map(|base| base.join(".venv/bin/python"))
-            .filter(|python| python.is_file());
+        let venvs = super::installed_above(dir, ".venv/bin/python");
         for python in venvs.chain([PathBuf::from("python3")]) {
             let zig = Zig::Python(python);
             if works(&zig) {

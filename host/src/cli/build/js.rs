@@ -112,23 +112,13 @@ impl Tools {
     /// `guest-sdk/js/node_modules/.bin`, where scripts/setup installs them) of the source
     /// folder, the current folder, or one of their parents.
     fn find(dir: &Path) -> anyhow::Result<Tools> {
-        let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let bins: Vec<PathBuf> = start
-            .ancestors()
-            .chain(cwd.ancestors())
-            .flat_map(|base| {
-                [
-                    base.join("node_modules/.bin"),
-                    base.join("guest-sdk/js/node_modules/.bin"),
-                ]
-            })
-            .collect();
         let find = |name: &str| -> Option<PathBuf> {
             if on_path(name) {
                 return Some(PathBuf::from(name));
             }
-            bins.iter().map(|bin| bin.join(name)).find(|p| p.is_file())
+            ["node_modules/.bin", "guest-sdk/js/node_modules/.bin"]
+                .iter()
+                .find_map(|bin| super::installed_above(dir, &format!("{bin}/{name}")).next())
         };
         let advice = format!(
             "run `npm ci --prefix guest-sdk/js` in the plughost repository (scripts/setup does it), \

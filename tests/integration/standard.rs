@@ -140,6 +140,11 @@ fn pong_server() -> (u16, Arc<AtomicUsize>) {
             let _ = stream.write_all(
                 b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
             );
+            // Close only after the client is done: dropping a socket with unread bytes
+            // (a chunked request's last chunk) sends a reset that can beat the answer.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
         }
     });
     (port, reached)

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crate::harness::HostBuilder;
 
@@ -184,11 +185,10 @@ fn outgoing_requests_leave_only_for_hosts_the_manifest_and_the_tenant_both_allow
     let refused = host.get(&fetch);
     assert_eq!(refused.status, 502, "{}", refused.body);
     assert_eq!(reached.load(Ordering::SeqCst), 0, "nothing left the host");
-    let log = host.log_text();
-    assert!(
-        log.contains("outside what the tenant may be granted"),
-        "{log}"
-    );
+    // The host writes its log asynchronously: wait for the line.
+    host.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line).contains("outside what the tenant may be granted")
+    });
     drop(host);
 
     // Requested and allowed: it goes out.
@@ -203,11 +203,10 @@ fn outgoing_requests_leave_only_for_hosts_the_manifest_and_the_tenant_both_allow
     assert_eq!(reached.load(Ordering::SeqCst), 1);
     let other = host.get("/std-http/fetch?url=http%3A//127.0.0.1%3A9/ping");
     assert_eq!(other.status, 502, "another port: {}", other.body);
-    let log = host.log_text();
-    assert!(
-        log.contains("'127.0.0.1:9' is not among the scopes"),
-        "{log}"
-    );
+    // The host writes its log asynchronously: wait for the line.
+    host.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line).contains("'127.0.0.1:9' is not among the scopes")
+    });
 }
 
 #[test]

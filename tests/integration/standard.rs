@@ -4,7 +4,6 @@
 //! path; tenant, deadline, memory cap and warm reuse apply as to any module, and outgoing
 //! requests leave only for hosts both the manifest and the tenant allow.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,34 +118,27 @@ fn routes_in_a_standard_components_manifest_are_refused_with_the_fix() {
     assert!(error.contains("remove `routes`"), "{error}");
 }
 
-/// A one-request-at-a-time HTTP server on loopback answering `pong`: its port, and how
-/// many connections reached it.
+/// An HTTP server on loopback (axum, on its own runtime) answering `pong`: its port, and
+/// how many requests reached it.
 fn pong_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let reached = Arc::new(AtomicUsize::new(0));
     let counter = reached.clone();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
-            );
-            // Close only after the client is done: dropping a socket with unread bytes
-            // (a chunked request's last chunk) sends a reset that can beat the answer.
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { "pong" }
+            });
+            axum::serve(listener, app).await.unwrap();
+        });
     });
     (port, reached)
 }

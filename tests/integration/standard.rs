@@ -236,19 +236,23 @@ fn standard_config_and_logging_imports_reach_the_hosts_config_and_log() {
 
 #[test]
 fn host_check_accepts_a_standard_component_and_names_what_its_grant_lacks() {
-    let output = std::process::Command::new(crate::harness::HOST)
-        .arg("check")
-        .arg(crate::harness::fixture("std-http"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("ok: "), "{stdout}");
-    assert!(
-        stdout.contains("imports wasi:http/outgoing-handler@0.2")
-            && stdout.contains("no 'outbound-http' capability"),
-        "{stdout}"
-    );
+    for (fixture, outgoing) in [
+        ("std-http", "imports wasi:http/outgoing-handler@0.2"),
+        ("std-http-p3", "imports wasi:http/client@0.3.0"),
+    ] {
+        let output = std::process::Command::new(crate::harness::HOST)
+            .arg("check")
+            .arg(crate::harness::fixture(fixture))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{fixture}: {stdout}");
+        assert!(stdout.contains("ok: "), "{fixture}: {stdout}");
+        assert!(
+            stdout.contains(outgoing) && stdout.contains("no 'outbound-http' capability"),
+            "{fixture}: {stdout}"
+        );
+    }
 }
 
 #[test]
@@ -264,4 +268,140 @@ fn componentize_py_and_componentize_js_http_components_run_unchanged() {
         let seen = format!("{prefix}/hello/Ada");
         assert_eq!(reply.header("x-seen-path"), Some(seen.as_str()));
     }
+}
+
+// WASI 0.3: `tests/modules/std-http-p3`, built with the wasip3 crate, exports
+// `wasi:http/handler@0.3.0` and writes its bodies from tasks that run after the handler
+// returned.
+
+/// `prefix = "/std-http-p3"` followed by `extra` (more TOML sections).
+fn p3_with_sections(extra: &str) -> (String, String) {
+    let from = "prefix = \"/std-http-p3\"".to_string();
+    (from.clone(), format!("{from}\n\n{extra}"))
+}
+
+#[test]
+fn a_wasi_0_3_component_answers_every_path_under_its_prefix() {
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .start();
+    let hello = host.get("/std-http-p3/hello/Ada?lang=en&x=1");
+    assert_eq!(hello.status, 200, "{}", hello.body);
+    assert_eq!(hello.body, "Hello, Ada! (wasi:http p3)");
+    assert_eq!(hello.header("x-seen-path"), Some("/std-http-p3/hello/Ada"));
+    assert_eq!(hello.header("x-seen-query"), Some("lang=en&x=1"));
+    assert!(hello.header("x-request-id").is_some());
+
+    let body = "ping pong ".repeat(10_000);
+    let echoed = host.request("POST", "/std-http-p3/echo", &[], body.clone().into_bytes());
+    assert_eq!(echoed.status, 200, "{}", echoed.body);
+    assert!(echoed.body == body, "the echoed body differs");
+
+    let missing = host.get("/std-http-p3/deep/er");
+    assert_eq!(missing.status, 404, "the component's own 404");
+    assert_eq!(missing.body, "no route for /std-http-p3/deep/er");
+}
+
+#[test]
+fn a_body_a_wasi_0_3_component_writes_after_returning_arrives_whole() {
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .start();
+    let kib = 2048;
+    let reply = host.get(&format!("/std-http-p3/stream?kib={kib}"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), kib << 10);
+    let expected: String = (0..kib / 16)
+        .map(|i| {
+            ((b'a' + (i % 26) as u8) as char)
+                .to_string()
+                .repeat(16 << 10)
+        })
+        .collect();
+    assert!(reply.body == expected, "the streamed bytes differ");
+}
+
+#[test]
+fn a_wasi_0_3_components_trap_loop_memory_grab_and_error_code_end_only_their_own_request() {
+    let (from, to) = p3_with_sections("[limits]\ndeadline-ms = 500\nmemory-mib = 64");
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .edit("std-http-p3", &from, &to)
+        .start();
+    for (path, status, code) in [
+        ("/std-http-p3/panic", 500, "module_trapped"),
+        ("/std-http-p3/spin", 504, "deadline_exceeded"),
+        ("/std-http-p3/grow", 500, "memory_cap_exceeded"),
+        ("/std-http-p3/error", 500, "internal"),
+    ] {
+        let reply = host.get(path);
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], code, "{path}");
+        let after = host.get("/std-http-p3/hello/again");
+        assert_eq!(after.status, 200, "the host keeps serving after {path}");
+    }
+    for path in ["/std-http-p3/bad-status", "/std-http-p3/many-headers"] {
+        let reply = host.get(path);
+        assert_eq!(reply.status, 502, "{path}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "bad_module_response");
+    }
+    let metrics = &host.status_of("std-http-p3")["serving"]["metrics"];
+    assert_eq!(metrics["bad_responses"], 2, "{metrics}");
+    assert_eq!(metrics["timeouts"], 1, "{metrics}");
+}
+
+#[test]
+fn a_wasi_0_3_component_reuses_its_instance_only_when_its_manifest_opts_in() {
+    let fresh = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .start();
+    for _ in 0..3 {
+        assert_eq!(fresh.get("/std-http-p3/count").body, "1");
+    }
+    drop(fresh);
+    let (from, to) = p3_with_sections("[instances]\nreuse = 3");
+    let warm = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .edit("std-http-p3", &from, &to)
+        .start();
+    let counts: Vec<String> = (0..4)
+        .map(|_| warm.get("/std-http-p3/count").body)
+        .collect();
+    assert_eq!(counts, ["1", "2", "3", "1"]);
+}
+
+#[test]
+fn a_wasi_0_3_components_outgoing_requests_need_the_manifest_and_the_tenant() {
+    let (port, reached) = pong_server();
+    let url = format!("http://127.0.0.1:{port}/ping");
+    let fetch = format!("/std-http-p3/fetch?url={}", url.replace(':', "%3A"));
+
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .start();
+    let refused = host.get(&fetch);
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert!(
+        refused.body.contains("HttpRequestDenied"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        host.status_of("std-http-p3")["serving"]["metrics"]["denied"],
+        1
+    );
+    assert_eq!(reached.load(Ordering::SeqCst), 0, "nothing left the host");
+    drop(host);
+
+    let (from, to) = p3_with_sections(&format!(
+        "[capabilities]\noutbound-http = [\"127.0.0.1:{port}\"]"
+    ));
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .edit("std-http-p3", &from, &to)
+        .start();
+    let allowed = host.get(&fetch);
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert_eq!(allowed.body, "200 pong");
+    assert_eq!(reached.load(Ordering::SeqCst), 1);
 }

@@ -149,9 +149,9 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
         .into_iter()
         .chain(handlers);
     // An unmodified wasi:http component serves [http] with the standard export.
-    let standard = exports
-        .iter()
-        .any(|e| e.starts_with("wasi:http/incoming-handler@0.2"));
+    let standard = exports.iter().any(|e| {
+        e.starts_with("wasi:http/incoming-handler@0.2") || e.starts_with("wasi:http/handler@0.3")
+    });
     for (relied_on, export, section) in needed {
         let prefix = format!("plughost:platform/{export}@");
         let served = exports.iter().any(|e| e.starts_with(&prefix))

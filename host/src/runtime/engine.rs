@@ -44,11 +44,18 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
+        // WASI 0.3 (p3) components import its async interfaces, with the same nothing granted.
+        wasmtime_wasi::p3::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link WASI 0.3")?;
         // wasi:http: an unmodified wasi:http component's requests arrive through its types;
         // outgoing requests are refused unless a capability's hooks grant them.
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link wasi:http")?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link wasi:http 0.3")?;
         for capability in list {
             (capability.link)(&mut linker)
                 .map_err(anyhow::Error::from)
@@ -152,6 +159,8 @@ fn engine_config(host: &HostConfig) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        // WASI 0.3 components (`wasi:http/handler@0.3.0`) use the component model's async ABI.
+        .wasm_component_model_async(true)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use wasmtime::component::InstancePre;
 use wasmtime_wasi_http::p2::bindings::ProxyIndices;
+use wasmtime_wasi_http::p3::bindings::ServiceIndices;
 
 use super::bindings::guest_exports;
 use super::capability::{CapabilityDescriptor, configure, unknown};
@@ -18,7 +19,9 @@ use super::extensions::ModuleParts;
 use super::folder::ModuleFolder;
 use super::grants::Grant;
 use super::limits::InvocationLimits;
-use super::module::{LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource};
+use super::module::{
+    LoadedModule, ModuleContext, ModuleExports, ModuleMetrics, ModuleSource, StandardHttp,
+};
 use super::routes::ModuleRoutes;
 use super::state::InvocationState;
 use super::warm::WarmPool;
@@ -207,13 +210,17 @@ fn exports(
         wasi_http: None,
     };
     if exports.http.is_none() {
-        exports.wasi_http = ProxyIndices::new(pre).ok();
+        exports.wasi_http = ProxyIndices::new(pre)
+            .map(StandardHttp::P2)
+            .or_else(|_| ServiceIndices::new(pre).map(StandardHttp::P3))
+            .ok();
     }
     standard_http(&exports, manifest)?;
     if manifest.http.is_some() && !exports.has("http-handler") && exports.wasi_http.is_none() {
         return Err(
             "declares [http] but exports neither plughost:platform/http-handler@0.1.0 (build \
-             it with a guest SDK) nor wasi:http/incoming-handler@0.2.x (a standard component)"
+             it with a guest SDK) nor wasi:http/incoming-handler@0.2.x or \
+             wasi:http/handler@0.3.0 (a standard component)"
                 .into(),
         );
     }
@@ -239,7 +246,7 @@ fn standard_http(exports: &ModuleExports, manifest: &Manifest) -> Result<(), Str
     }
     let Some(http) = &manifest.http else {
         return Err(
-            "is a wasi:http component (it exports wasi:http/incoming-handler) but its \
+            "is a wasi:http component (it exports wasi:http's handler) but its \
              manifest has no [http] section; add `[http]` with `prefix = \"/NAME\"`"
                 .into(),
         );

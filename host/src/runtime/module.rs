@@ -18,6 +18,16 @@ use super::warm::WarmPool;
 /// The export an unmodified `wasi:http` component serves requests with.
 pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
 
+/// How an unmodified `wasi:http` component serves requests: the WASI 0.2 export
+/// (`wasi:http/incoming-handler@0.2.x`) or the WASI 0.3 one (`wasi:http/handler@0.3.0`).
+#[derive(Clone)]
+pub enum StandardHttp {
+    /// `wasi:http/incoming-handler@0.2.x`.
+    P2(wasmtime_wasi_http::p2::bindings::ProxyIndices),
+    /// `wasi:http/handler@0.3.0`.
+    P3(wasmtime_wasi_http::p3::bindings::ServiceIndices),
+}
+
 /// One loaded version of a module, ready to instantiate.
 pub struct LoadedModule {
     /// What instances see.
@@ -44,13 +54,14 @@ pub struct ModuleExports {
     pub jobs: Option<guest_exports::JobHandler>,
     /// `ws-handler`.
     pub ws: Option<guest_exports::WsHandler>,
-    /// `wasi:http/incoming-handler@0.2.x`: an unmodified standard component.
-    pub wasi_http: Option<wasmtime_wasi_http::p2::bindings::ProxyIndices>,
+    /// `wasi:http/incoming-handler@0.2.x` or `wasi:http/handler@0.3.0`: an unmodified
+    /// standard component.
+    pub wasi_http: Option<StandardHttp>,
 }
 
 impl ModuleExports {
     /// Whether the component exports `plughost:platform/{export}` (e.g. `event-handler`),
-    /// or, for `wasi:http/incoming-handler`, that standard interface.
+    /// or, for `wasi:http/incoming-handler`, a standard `wasi:http` export (0.2 or 0.3).
     pub fn has(&self, export: &str) -> bool {
         match export {
             "http-handler" => self.http.is_some(),

@@ -11,15 +11,14 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderValue, StatusCode, request::Parts};
 use axum::response::Response;
 use http_body_util::Full;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::checks::{REQUEST_ID, checked_header_map, checked_status, read_body};
 use super::errors::HttpError;
 use super::state::HttpState;
 use crate::runtime::LoadedModule;
-use crate::runtime::wasi_http::StandardHttpError;
+use crate::runtime::wasi_http::{StandardHttpError, StandardResponse};
 
-/// Serves one request with the component's `wasi:http/incoming-handler`.
+/// Serves one request with the component's `wasi:http` handler (WASI 0.2 or 0.3).
 pub async fn serve(
     state: &HttpState,
     module: &Arc<LoadedModule>,
@@ -56,10 +55,7 @@ pub async fn serve(
     }
 }
 
-fn into_response(
-    response: hyper::Response<HyperOutgoingBody>,
-    module: &LoadedModule,
-) -> Result<Response, HttpError> {
+fn into_response(response: StandardResponse, module: &LoadedModule) -> Result<Response, HttpError> {
     let (head, body) = response.into_parts();
     let name = module.name();
     let refused = |what: String| {

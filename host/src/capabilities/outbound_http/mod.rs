@@ -23,7 +23,8 @@ pub const NAME: &str = "outbound-http";
 pub const CAPABILITY: CapabilityDescriptor = CapabilityDescriptor {
     name: NAME,
     interface: "wasi:http/outgoing-handler",
-    standard_interfaces: &[],
+    // WASI 0.3's outgoing requests.
+    standard_interfaces: &["wasi:http/client"],
     always_granted: false,
     // The runtime links all of wasi:http; this capability decides per invocation.
     link: |_| Ok(()),

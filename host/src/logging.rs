@@ -16,10 +16,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// What is logged unless `RUST_LOG` says otherwise. PostgreSQL's NOTICEs (sqlx logs them at
+/// info: "relation … already exists, skipping") are the database talking, not the host's
+/// news; its WARNINGs still show.
+const DEFAULT_FILTER: &str =
+    "info,wasmtime=warn,cranelift=warn,wasmtime_wasi=warn,sqlx::postgres::notice=warn";
+
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn,wasmtime_wasi=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // Colours only for a terminal: escape codes in a redirected file or a pipe are noise
     // (and formatting them costs time on every request's span).
     let colours = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -222,6 +222,138 @@ fn new_refuses_bad_names_and_existing_folders() {
 }
 
 #[test]
+fn new_refuses_a_name_the_host_could_never_load_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, reason) in [
+        ("_admin", "starts with '/_'"),
+        ("_storage", "starts with '/_'"),
+        ("9lives", "start with a letter"),
+    ] {
+        let out = host(&[
+            "new",
+            name,
+            "--lang",
+            "python",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        assert!(text(&out).contains(reason), "{name}: {}", text(&out));
+        assert!(!dir.path().join(name).exists(), "{name}: a folder was left");
+    }
+}
+
+#[test]
+fn a_repeated_option_takes_its_last_value_so_wrappers_can_set_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(HOST)
+        .args(["run", "--plugins"])
+        .arg(dir.path().join("plugins"))
+        .args(["--listen", "127.0.0.1:1", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--cache-dir"])
+        .arg(dir.path().join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let answered = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read as _, Write as _};
+            stream
+                .write_all(b"GET /_admin/health HTTP/1.0\r\n\r\n")
+                .unwrap();
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            break reply;
+        }
+        if std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            break String::new();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered.starts_with("HTTP/1.0 200"), "{answered:?}");
+}
+
+#[test]
+fn a_database_nobody_answers_at_fails_fast_naming_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    for url in [
+        "postgres://127.0.0.1:1/test",
+        "mysql://root@127.0.0.1:1/test",
+    ] {
+        let started = std::time::Instant::now();
+        let out = Command::new(HOST)
+            .args(["db", "status", "--plugins"])
+            .arg(dir.path().join("plugins"))
+            .args(["--database-url", url])
+            .output()
+            .unwrap();
+        let elapsed = started.elapsed();
+        assert!(!out.status.success(), "{url}: {}", text(&out));
+        let message = text(&out);
+        assert!(message.contains("127.0.0.1:1"), "{url}: {message}");
+        assert!(message.contains("refused"), "{url}: {message}");
+        assert!(
+            message.contains("is the server running"),
+            "{url}: {message}"
+        );
+        assert!(
+            elapsed < std::time::Duration::from_secs(8),
+            "{url}: took {elapsed:?}"
+        );
+    }
+}
+
+#[test]
+fn a_log_written_to_a_file_holds_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    let log_path = dir.path().join("host.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(HOST)
+        .args([
+            "run",
+            "--log-format",
+            "pretty",
+            "--listen",
+            "127.0.0.1:0",
+            "--plugins",
+        ])
+        .arg(dir.path().join("plugins"))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if text.contains("listening on") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("listening on"), "{text}");
+    assert!(!text.contains('\x1b'), "escape codes in the file: {text:?}");
+}
+
+#[test]
 fn build_explains_when_there_is_nothing_to_build() {
     let dir = tempfile::tempdir().unwrap();
     let out = host(&["build", dir.path().to_str().unwrap()]);

@@ -177,7 +177,8 @@ impl Host {
         .arg(plugins)
         .arg("--cache-dir")
         .arg(cache_dir)
-        .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
+        // The host's own default filter: what a user sees is what the tests read.
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
         if let Some(config) = config {

@@ -20,8 +20,13 @@ every_database!(
     a_new_field_in_a_swapped_version_adds_its_column_and_keeps_old_rows,
     a_type_change_is_refused_and_the_old_version_keeps_serving,
     manual_migrations_apply_roll_back_and_report_status,
+    migrate_before_the_first_start_creates_the_model_tables_and_indexes_need_no_placeholder,
     concurrent_writers_lose_no_update_they_were_told_succeeded,
     data_survives_a_host_restart,
+);
+
+every_database!(only [postgres]:
+    database_notices_are_not_logged_as_the_hosts_information,
 );
 
 fn item() -> Value {
@@ -633,6 +638,41 @@ fn manual_migrations_apply_roll_back_and_report_status(backend: Database) {
     assert!(out.contains("users"), "{out}");
 }
 
+fn migrate_before_the_first_start_creates_the_model_tables_and_indexes_need_no_placeholder(
+    backend: Database,
+) {
+    let fx = OrmFixture::new(backend);
+    let migrations = fx.plugins().join("orm-probe/migrations");
+    // An index on a model's table: the table comes from [models], which only the host's
+    // automatic migration creates; `host db migrate` must make it first.
+    std::fs::write(
+        migrations.join("0003_note_index.up.sql"),
+        "CREATE INDEX note_a_idx ON {{notes}} (a);",
+    )
+    .unwrap();
+    // The index is named bare: on PostgreSQL it lives in the tenant's schema, which the
+    // host puts first on the search path; MariaDB names it by its table.
+    let drop = match backend {
+        Database::MariaDb => "DROP INDEX note_a_idx ON {{notes}};",
+        _ => "DROP INDEX note_a_idx;",
+    };
+    std::fs::write(migrations.join("0003_note_index.down.sql"), drop).unwrap();
+
+    let (success, out) = fx.db(&["migrate"]);
+    assert!(success, "{out}");
+    assert!(out.contains("3 migration(s) applied"), "{out}");
+    let (success, out) = fx.db(&["rollback"]);
+    assert!(success, "{out}");
+    assert!(out.contains("note_index"), "{out}");
+    let (success, out) = fx.db(&["migrate"]);
+    assert!(success, "the index can be made again: {out}");
+
+    // The host then starts on that database and serves the model.
+    let host = fx.start();
+    ok(&host, create("note", json!({"a": 7})));
+    assert_eq!(count(&host, "note"), 1);
+}
+
 fn concurrent_writers_lose_no_update_they_were_told_succeeded(backend: Database) {
     let fx = OrmFixture::new(backend);
     let host = fx.start();
@@ -692,4 +732,24 @@ fn data_survives_a_host_restart(backend: Database) {
         json!({"op": "find-by-id", "model": "item", "id": row["id"]}),
     );
     assert_eq!(found, row);
+}
+
+fn database_notices_are_not_logged_as_the_hosts_information(backend: Database) {
+    let fx = OrmFixture::new(backend);
+    let (success, out) = fx.db(&["migrate"]);
+    assert!(success, "{out}");
+    // A second start finds the tables: PostgreSQL answers `CREATE … IF NOT EXISTS` with a
+    // NOTICE ("already exists, skipping"), which is the database talking, not news.
+    drop(fx.start());
+    let host = fx.start();
+    ok(&host, create("note", json!({"a": 1})));
+    drop(host);
+    let (success, out) = fx.db(&["migrate"]);
+    assert!(success, "{out}");
+    let host = fx.start();
+    let log = host.log_text();
+    assert!(
+        !log.contains("already exists, skipping"),
+        "PostgreSQL NOTICEs reached the log: {log}"
+    );
 }

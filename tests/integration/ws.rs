@@ -231,6 +231,40 @@ fn a_client_cannot_connect_without_a_valid_token_nor_claim_another_user() {
     assert!(metrics["rejections"].as_u64().unwrap() >= 5, "{metrics}");
 }
 
+/// Seconds since the epoch, shifted by `offset`.
+fn now_plus(offset: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    now + offset
+}
+
+#[test]
+fn a_token_not_yet_valid_is_refused_and_expiry_allows_the_configured_leeway() {
+    let signed = |claims: Value| token("dev-secret", claims);
+    let host = chat();
+    let early = signed(json!({"sub": "ada", "nbf": now_plus(600)}));
+    assert_eq!(
+        connect(&host, Some(&early)).err(),
+        Some(401),
+        "nbf in 10 min"
+    );
+    let started = signed(json!({"sub": "ada", "nbf": now_plus(-10)}));
+    assert!(connect(&host, Some(&started)).is_ok(), "nbf 10 s ago");
+    // The default leeway is 60 s, for clocks that differ a little.
+    let just_expired = signed(json!({"sub": "ada", "exp": now_plus(-30)}));
+    assert!(connect(&host, Some(&just_expired)).is_ok(), "within 60 s");
+    let expired = signed(json!({"sub": "ada", "exp": now_plus(-120)}));
+    assert_eq!(connect(&host, Some(&expired)).err(), Some(401));
+    drop(host);
+
+    let strict = chat_with("jwt-leeway-seconds = 0");
+    assert_eq!(connect(&strict, Some(&just_expired)).err(), Some(401));
+    let early = signed(json!({"sub": "ada", "nbf": now_plus(5)}));
+    assert_eq!(connect(&strict, Some(&early)).err(), Some(401));
+}
+
 #[test]
 fn invalid_frames_and_payloads_get_error_frames_and_are_logged_with_their_context() {
     let host = chat();

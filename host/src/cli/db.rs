@@ -7,6 +7,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
 use super::database::DatabaseArgs;
+use crate::capabilities::orm;
 use crate::capabilities::orm::backend::Pool;
 use crate::capabilities::orm::manual::{self, Migration};
 use crate::config::Manifest;
@@ -105,6 +106,26 @@ fn modules(
 }
 
 async fn migrate(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()> {
+    // The tables of each module's [models] first, as `host run` makes them when the module
+    // loads: manual migrations may index or fill them before the first start.
+    for m in modules {
+        let (schema, refused) = orm::granted_schema(&m.context);
+        for refusal in refused {
+            println!("warning   {} {refusal}", m.context.name);
+        }
+        if schema.models.is_empty() {
+            continue;
+        }
+        let warnings = orm::migrate::auto_migrate(pool, &m.context.name, &schema).await?;
+        for warning in warnings {
+            println!("warning   {} {warning}", m.context.name);
+        }
+        println!(
+            "models    {} {} table(s) up to date",
+            m.context.name,
+            schema.models.len()
+        );
+    }
     let mut applied = 0;
     for m in modules {
         for migration in manual::migrate(pool, &m.context, &m.migrations).await? {

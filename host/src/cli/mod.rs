@@ -18,7 +18,8 @@ use crate::logging::LogFormat;
 
 /// Runs business modules as sandboxed WebAssembly components.
 #[derive(Parser)]
-#[command(name = "host", version, about, long_about = None)]
+// A repeated option takes its last value, so a wrapper script can put defaults first.
+#[command(name = "host", version, about, long_about = None, args_override_self = true)]
 struct Cli {
     /// Log output format.
     #[arg(

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
-use crate::config::manifest::is_identifier;
+use crate::config::Manifest;
+use crate::config::manifest::{MANIFEST_FILE, is_identifier};
 
 /// Arguments of `host new`.
 #[derive(Args)]
@@ -40,12 +41,7 @@ pub enum Lang {
 
 /// Writes the template.
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
-    if !is_identifier(&args.name) {
-        bail!(
-            "'{}' is not a valid module name; use letters, digits, '-' and '_'",
-            args.name
-        );
-    }
+    check_name(&args.name)?;
     let dir = args.dir.join(&args.name);
     if dir.exists() {
         bail!(
@@ -66,6 +62,24 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     println!("created {}", dir.display());
     println!("next: host build {parent} && host run --plugins {parent}/plugins");
     println!("then: curl localhost:8080/{}/Ada", args.name);
+    Ok(())
+}
+
+/// Refuses a name the host could never load (the same checks as loading its manifest:
+/// a prefix under `/_` is the host's own), or that the languages' package names refuse.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    if !is_identifier(name) {
+        bail!("'{name}' is not a valid module name; use letters, digits, '-' and '_'");
+    }
+    if let Err(error) = Manifest::parse(&manifest(name), Path::new(MANIFEST_FILE)) {
+        bail!("'{name}' cannot be a module name: {error}");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        bail!(
+            "'{name}' cannot be a module name: it must start with a letter (it also names the \
+             module's Rust crate or Python package)"
+        );
+    }
     Ok(())
 }
 

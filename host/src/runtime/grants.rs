@@ -10,6 +10,9 @@ use crate::config::{ScopeSet, TenantConfig};
 pub struct Grant {
     /// Capability name → (requested, allowed) scopes; a resource must be in both.
     scopes: BTreeMap<String, (ScopeSet, ScopeSet)>,
+    /// Capabilities the manifest requests that the tenant does not allow → that tenant,
+    /// so a refusal names host.toml, the file that can fix it.
+    withheld: BTreeMap<String, String>,
 }
 
 /// A refused call: the capability and resource, and why.
@@ -48,10 +51,15 @@ impl Grant {
                         .scopes
                         .insert(capability.clone(), (wanted.clone(), allowed.into_owned()));
                 }
-                _ => withheld.push(Withheld {
-                    capability: capability.clone(),
-                    tenant: tenant_name.into(),
-                }),
+                _ => {
+                    grant
+                        .withheld
+                        .insert(capability.clone(), tenant_name.into());
+                    withheld.push(Withheld {
+                        capability: capability.clone(),
+                        tenant: tenant_name.into(),
+                    })
+                }
             }
         }
         (grant, withheld)
@@ -64,6 +72,16 @@ impl Grant {
 
     /// Allows the call only when both the request and the tenant cover `resource`.
     pub fn check(&self, capability: &str, resource: &str) -> Result<(), Denied> {
+        if let Some(tenant) = self.withheld.get(capability) {
+            return Err(Denied {
+                capability: capability.into(),
+                reason: format!(
+                    "'{resource}' refused: the module requests '{capability}' but its tenant \
+                     '{tenant}' may not be granted it; the operator allows it under \
+                     [tenants.{tenant}.allow] {capability} in host.toml"
+                ),
+            });
+        }
         let Some((requested, allowed)) = self.scopes.get(capability) else {
             return Err(Denied {
                 capability: capability.into(),
@@ -153,12 +171,21 @@ mod tests {
         let refused = g.check("config", "x").unwrap_err();
         assert_eq!(refused.capability, "config");
         assert!(refused.to_string().starts_with("config: "));
+        // The fix is the operator's: host.toml, not plugin.toml.
+        assert!(
+            refused
+                .reason
+                .contains("[tenants.acme.allow] config in host.toml"),
+            "{refused}"
+        );
+        assert!(!refused.reason.contains("plugin.toml"), "{refused}");
     }
 
     #[test]
     fn nothing_requested_means_nothing_granted() {
         let (g, _) = Grant::resolve(&BTreeMap::new(), "acme", &tenant(&[("config", &["*"])]));
         assert!(!g.has("config"));
-        assert!(g.check("config", "greeting").is_err());
+        let refused = g.check("config", "greeting").unwrap_err();
+        assert!(refused.reason.contains("plugin.toml"), "{refused}");
     }
 }

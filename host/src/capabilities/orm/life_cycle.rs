@@ -68,14 +68,10 @@ impl Capability for Orm {
 /// others, and about manual migrations still pending.
 async fn migrate_models(store: &OrmStore, module: &LoadedModule) -> Result<(), String> {
     let context = &module.context;
-    let mut schema = super::schema_of(context).clone();
-    schema.models.retain(|name, model| match context.grant.check("orm", &model.table) {
-        Ok(()) => true,
-        Err(denied) => {
-            tracing::warn!(module = %context.name, tenant = %context.tenant, "model '{name}' is not migrated: {denied}");
-            false
-        }
-    });
+    let (schema, refused) = super::granted_schema(context);
+    for refusal in refused {
+        tracing::warn!(module = %context.name, tenant = %context.tenant, "{refusal}");
+    }
     if schema.models.is_empty() {
         return Ok(());
     }

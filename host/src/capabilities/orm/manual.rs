@@ -3,7 +3,8 @@
 //! `host db status`, tracked in `plughost_migrations`.
 //!
 //! A migration names tables as `{{table}}`; the host puts the tenant's physical name there
-//! (schema or prefix), and only for tables the module's `orm` grant covers.
+//! (schema or prefix), and only for tables the module's `orm` grant covers. On PostgreSQL the
+//! tenant's schema is also first on the search path, so indexes are named bare.
 
 use std::path::{Path, PathBuf};
 
@@ -202,6 +203,7 @@ pub async fn migrate(
     {
         let sql = read_rendered(&migration.up, pool.dialect(), module)?;
         let mut tx = pool.begin_bookkeeping().await?;
+        in_tenant_schema(&mut tx, pool.dialect(), module).await?;
         execute_script(&mut tx, &sql)
             .await
             .map_err(|e| fail(&migration.up, e))?;
@@ -233,6 +235,7 @@ pub async fn rollback(
         })?;
         let sql = read_rendered(&migration.down, pool.dialect(), module)?;
         let mut tx = pool.begin_bookkeeping().await?;
+        in_tenant_schema(&mut tx, pool.dialect(), module).await?;
         execute_script(&mut tx, &sql)
             .await
             .map_err(|e| fail(&migration.down, e))?;
@@ -312,6 +315,21 @@ fn read_beneath_module(path: &Path) -> Result<String, FolderError> {
     let bytes =
         ModuleFolder::open(module_dir)?.read(&format!("migrations/{file}"), MAX_MIGRATION_BYTES)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// On PostgreSQL, puts the tenant's schema first on the transaction's search path, so that
+/// what a migration names bare (an index, a sequence, a function) is the tenant's own: `{{…}}`
+/// covers tables only, and `DROP INDEX name` would otherwise look in `public`.
+async fn in_tenant_schema(
+    tx: &mut super::backend::Transaction,
+    dialect: Dialect,
+    module: &ModuleContext,
+) -> Result<(), OrmError> {
+    if dialect != Dialect::Postgres {
+        return Ok(());
+    }
+    let schema = dialect.quote(&super::schema_of(module).namespace.schema());
+    execute_script(tx, &format!("SET LOCAL search_path TO {schema}, public")).await
 }
 
 async fn execute_script(tx: &mut super::backend::Transaction, sql: &str) -> Result<(), OrmError> {

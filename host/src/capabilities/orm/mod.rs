@@ -62,6 +62,23 @@ pub fn schema_of(module: &ModuleContext) -> &ModuleSchema {
         .expect("the orm capability configures every module")
 }
 
+/// The module's schema with only the models whose tables its grant covers, and a message
+/// for each model left out (they are not migrated).
+pub fn granted_schema(module: &ModuleContext) -> (ModuleSchema, Vec<String>) {
+    let mut schema = schema_of(module).clone();
+    let mut refused = Vec::new();
+    schema.models.retain(
+        |name, model| match module.grant.check("orm", &model.table) {
+            Ok(()) => true,
+            Err(denied) => {
+                refused.push(format!("model '{name}' is not migrated: {denied}"));
+                false
+            }
+        },
+    );
+    (schema, refused)
+}
+
 /// A module's models in its tenant's namespace.
 #[derive(Debug, Clone)]
 pub struct ModuleSchema {

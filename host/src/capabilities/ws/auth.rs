@@ -17,6 +17,9 @@ pub struct WsConfig {
     pub jwt_public_key: Option<String>,
     /// Refuse clients without a token (default: required when a key is configured).
     pub require_auth: Option<bool>,
+    /// Seconds a token's `exp` and `nbf` may be off, for clocks that differ a little.
+    #[serde(default = "default_leeway")]
+    pub jwt_leeway_seconds: u64,
     /// Frames queued per socket before the client counts as too slow and is dropped.
     #[serde(default = "default_queue")]
     pub send_queue: usize,
@@ -44,6 +47,10 @@ fn default_burst() -> f64 {
     100.0
 }
 
+fn default_leeway() -> u64 {
+    60
+}
+
 fn default_queue() -> usize {
     256
 }
@@ -63,6 +70,7 @@ impl Default for WsConfig {
             jwt_secret: None,
             jwt_public_key: None,
             require_auth: None,
+            jwt_leeway_seconds: default_leeway(),
             send_queue: default_queue(),
             max_frame_bytes: default_max_frame(),
             ping_secs: default_ping(),
@@ -125,6 +133,9 @@ impl WsConfig {
         let mut validation = Validation::new(algorithm);
         validation.required_spec_claims.clear();
         validation.validate_aud = false;
+        // A token whose `nbf` is still ahead is not valid yet (jsonwebtoken skips it unless asked).
+        validation.validate_nbf = true;
+        validation.leeway = self.jwt_leeway_seconds;
         let data = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation)
             .map_err(|e| format!("the token was refused: {e}"))?;
         let user = match &data.claims["sub"] {

@@ -52,6 +52,23 @@ pub enum Target<'a> {
     Transaction(&'a mut Transaction),
 }
 
+/// How long the first connection may take before the host says the database does not answer.
+const FIRST_CONNECTION: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens (and drops) one connection first, so that a wrong host or port fails at once with
+/// its cause (a pool would retry until its acquire timeout and report only that).
+async fn reachable<C: sqlx::Connection>(
+    attempt: impl Future<Output = Result<C, sqlx::Error>>,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(FIRST_CONNECTION, attempt).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {} s", FIRST_CONNECTION.as_secs()),
+        ))),
+    }
+}
+
 impl Pool {
     /// Runs one statement without parameters.
     pub async fn run(&self, sql: &str) -> Result<(), sqlx::Error> {
@@ -82,7 +99,8 @@ impl Pool {
         };
         result.map_err(|e| {
             format!(
-                "cannot connect to {}: {e}; is the database running and the URL right?",
+                "cannot connect to {}: {e}; is the server running, and are the host, port, \
+                 user and database in the URL right?",
                 redact(url)
             )
         })

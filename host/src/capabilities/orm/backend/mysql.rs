@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::mysql::{
     MySqlArguments, MySqlConnectOptions, MySqlPoolOptions, MySqlQueryResult, MySqlRow,
 };
-use sqlx::{MySql, MySqlPool, Row as _, ValueRef as _};
+use sqlx::{Connection as _, MySql, MySqlPool, Row as _, ValueRef as _};
 
 use super::Written;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
@@ -16,6 +16,7 @@ type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
 pub(super) async fn connect(url: &str) -> Result<MySqlPool, sqlx::Error> {
     let options: MySqlConnectOptions = url.parse()?;
     let options = options.timezone(Some("+00:00".into()));
+    super::reachable(sqlx::MySqlConnection::connect_with(&options)).await?;
     MySqlPoolOptions::new()
         .max_connections(16)
         .after_connect(|conn, _| {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, Row as _, ValueRef as _};
+use sqlx::{Connection as _, PgPool, Postgres, Row as _, ValueRef as _};
 
 use super::Written;
 use crate::capabilities::orm::model::{ColumnKind, FieldType};
@@ -14,6 +14,7 @@ type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 /// Connects a pool.
 pub(super) async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
+    super::reachable(sqlx::PgConnection::connect_with(&options)).await?;
     PgPoolOptions::new()
         .max_connections(16)
         .connect_with(options)

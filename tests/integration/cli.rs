@@ -144,7 +144,7 @@ fn check_reports_a_component_without_the_http_handler_export() {
     );
 }
 
-fn scaffold_builds_and_runs(lang: &str, body: &str) {
+fn scaffold_builds_and_runs(lang: &str, body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let out = host(&[
         "new",
@@ -171,9 +171,24 @@ fn scaffold_builds_and_runs(lang: &str, body: &str) {
     assert!(plugins.join("demo/plugin.toml").is_file());
     let check = host(&["check", plugins.to_str().unwrap()]);
     assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        !text(&check).contains("warning"),
+        "the untouched template draws no warning: {}",
+        text(&check)
+    );
     let server = Host::start(&plugins, None, &HostOptions::default().cache_dir);
     let reply = server.get("/demo/Ada");
     assert_eq!((reply.status, reply.body.as_str()), (200, body));
+    dir
+}
+
+fn build(dir: &std::path::Path) -> Output {
+    Command::new(HOST)
+        .args(["build", dir.to_str().unwrap()])
+        .env("CARGO_TARGET_DIR", repo().join("target/scaffold"))
+        .env("PATH", path_with_venv())
+        .output()
+        .unwrap()
 }
 
 fn path_with_venv() -> String {
@@ -192,7 +207,18 @@ fn a_new_rust_module_builds_and_runs_unchanged() {
 
 #[test]
 fn a_new_python_module_builds_and_runs_unchanged() {
-    scaffold_builds_and_runs("python", "Hello, Ada! (python)");
+    let dir = scaffold_builds_and_runs("python", "Hello, Ada! (python)");
+    // Check warns about what the sources use, not about every interface the component
+    // imports: the module now uses the ORM without a grant.
+    let app = dir.path().join("demo/app.py");
+    let source = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, format!("from plughost import orm\n{source}")).unwrap();
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let check = host(&["check", dir.path().join("plugins").to_str().unwrap()]);
+    let report = text(&check);
+    assert_eq!(report.matches("warning").count(), 1, "{report}");
+    assert!(report.contains("no 'orm' capability"), "{report}");
 }
 
 #[test]

@@ -87,6 +87,41 @@ fn a_python_module_uses_the_orm_through_the_python_sdk() {
 }
 
 #[test]
+fn a_python_exception_is_an_internal_error_with_one_compact_log_line() {
+    let host = Host::with_options(&[("service-py", "service-py")], HostOptions::default());
+    let reply = host.get("/service-py/raise");
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "internal", "not a trap: {error}");
+    assert_eq!(
+        error["message"],
+        "handler fail raised ZeroDivisionError: division by zero"
+    );
+    let line = host.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line).contains("raised ZeroDivisionError")
+    });
+    assert_eq!(
+        crate::harness::message(&line),
+        "handler fail raised ZeroDivisionError: division by zero \
+         at app.py:53 in divide <- app.py:58 in fail"
+    );
+    assert_eq!(line["level"], "ERROR");
+    let log = host.log_text();
+    assert!(!log.contains("Traceback"), "no multi-line traceback: {log}");
+    assert_eq!(log.matches("ZeroDivisionError").count(), 1, "{log}");
+
+    let reply = host.get("/service-py/none");
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    let message = reply.json()["error"]["message"].clone();
+    assert_eq!(
+        message,
+        "handler forget returned NoneType; return a plughost.Response \
+         (Response.text(...), Response.json(...) or Response(status, headers, body))"
+    );
+    assert_eq!(host.get("/service-py/ping").body, "pong", "still serving");
+}
+
+#[test]
 fn a_python_module_serves_websockets_events_and_jobs() {
     let host = Host::with_options(
         &[("service-py", "service-py")],

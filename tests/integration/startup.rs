@@ -65,6 +65,15 @@ fn a_restart_loads_compiled_code_from_the_cache_instead_of_recompiling() {
     };
     let first = Host::with_options(&[("hello-rust", "hello-rust")], options());
     assert_eq!(first.get("/hello-rust/Ada").status, 200);
+    // The log says when a module compiles and when it is done (Python and JS take seconds).
+    let compiling = |line: &serde_json::Value| {
+        crate::harness::message(line) == "compiling the component (not in the compile cache yet)"
+            && line["module"] == "hello-rust"
+    };
+    first.wait_for_log(Duration::from_secs(5), compiling);
+    first.wait_for_log(Duration::from_secs(5), |line| {
+        crate::harness::message(line) == "compiled the component" && line["elapsed_ms"].is_u64()
+    });
     drop(first);
     let cached: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
@@ -76,6 +85,10 @@ fn a_restart_loads_compiled_code_from_the_cache_instead_of_recompiling() {
     std::thread::sleep(Duration::from_millis(20));
     let second = Host::with_options(&[("hello-rust", "hello-rust")], options());
     assert_eq!(second.get("/hello-rust/Ada").body, "Hello, Ada! (rust)");
+    assert!(
+        !second.log_text().contains("compiling the component"),
+        "a cache hit does not compile"
+    );
     assert_eq!(
         std::fs::metadata(&cached[0]).unwrap().modified().unwrap(),
         written,

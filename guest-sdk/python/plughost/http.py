@@ -1,5 +1,7 @@
 """HTTP helpers and the router that binds the routes declared in plugin.toml to handlers."""
 
+import os
+import traceback
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qsl
 
@@ -35,12 +37,52 @@ class HttpError(Exception):
         return Err(self._KINDS[self.kind](self.message))
 
 
-def call_handler(call: Callable[[], T]) -> T:
-    """Runs a module's handler; a raised plughost.Error becomes the WIT error the host expects."""
+def call_handler(call: Callable[[], T], name: str = "the handler") -> T:
+    """Runs a module's handler; a raised HttpError becomes the WIT error the host expects, and
+    any other exception an `internal` error with one compact log line (instead of a trap and a
+    page of traceback)."""
     try:
         return call()
     except HttpError as error:
         raise error.to_wit()
+    except Err:
+        raise
+    except Exception as error:  # noqa: BLE001 - every handler failure becomes one error
+        what = f"{type(error).__name__}: {error}"
+        where = _last_frames(error)
+        _log_error(f"{name} raised {what}" + (f" at {where}" if where else ""))
+        raise Err(types.Error_Internal(f"{name} raised {what}"))
+
+
+def _last_frames(error: BaseException, count: int = 3) -> str:
+    """The module's own frames where the exception came from, innermost first:
+    `app.py:12 in greet <- app.py:30 in helper`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__)
+        if not os.path.abspath(f.filename).startswith(here)
+    ]
+    return " <- ".join(
+        f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in reversed(frames[-count:])
+    )
+
+
+def _log_error(message: str) -> None:
+    from .log import error
+
+    error(message)
+
+
+def _response(handler: Callable, request: "Request") -> http_types.Response:
+    response = handler(request)
+    if not isinstance(response, Response):
+        name = getattr(handler, "__name__", "the handler")
+        raise HttpError(
+            "internal",
+            f"handler {name} returned {type(response).__name__}; return a plughost.Response "
+            "(Response.text(...), Response.json(...) or Response(status, headers, body))",
+        )
+    return response.to_wit()
 
 
 class Request:
@@ -133,7 +175,8 @@ class Router:
     def dispatch(self, raw: http_types.Request) -> http_types.Response:
         for method, pattern, handler in self._routes:
             if pattern == raw.route and method in (raw.method, "ANY"):
-                return call_handler(lambda: handler(Request(raw)).to_wit())
+                name = f"handler {getattr(handler, '__name__', pattern)}"
+                return call_handler(lambda: _response(handler, Request(raw)), name)
         raise HttpError(
             "not-found", f"the module has no handler for {raw.method} {raw.route}; bind it with @router"
         ).to_wit()

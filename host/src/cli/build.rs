@@ -14,6 +14,7 @@ use super::sdk_files;
 mod c;
 mod go;
 mod js;
+pub mod uses;
 use crate::config::Manifest;
 use crate::config::manifest::MANIFEST_FILE;
 
@@ -244,7 +245,7 @@ fn build_python(dir: &Path, staged: &Path) -> anyhow::Result<()> {
     if !status.success() {
         bail!("componentize-py failed (see its output above)");
     }
-    Ok(())
+    uses::record(staged, &uses::python(dir))
 }
 
 /// `componentize-py` on PATH, else in a `.venv` of the source folder or one of its parents

@@ -127,15 +127,24 @@ fn check_module(config: &crate::config::HostConfig, dir: &Path) -> Findings {
     // componentize-js imports every interface of the world and StarlingMonkey's WASI
     // (filesystem included) whatever the module calls: those imports say nothing about it.
     let javascript = built_by_componentize_js(&files.bytes);
+    // Nor do a Python component's: `host build` recorded what its sources use instead.
+    let recorded = recorded_uses(&files.bytes);
     for import in &imports {
-        if javascript && capabilities::for_interface(import).is_some() {
-            continue;
+        if let Some(capability) = capabilities::for_interface(import) {
+            if javascript {
+                continue;
+            }
+            if let Some(used) = &recorded
+                && !used.iter().any(|u| u == capability.name)
+            {
+                continue;
+            }
         }
         check_import(import, &context.grant, &mut findings);
     }
-    // Go's runtime (package os) imports wasi:filesystem in every Go module, whether the
-    // module opens files or not: for Go, that import says nothing either.
-    if !javascript && !built_by_go(&files.bytes) {
+    // Go's runtime (package os) and Python's import wasi:filesystem and wasi:sockets in
+    // every module, whether the module opens files or not: for them, that says nothing.
+    if !javascript && recorded.is_none() && !built_by_go(&files.bytes) {
         findings.warnings.extend(wasi_without_resources(&imports));
     }
     let exports = interface_names(&resolve, world, false);
@@ -230,6 +239,29 @@ fn built_by_go(component: &[u8]) -> bool {
 /// Whether the component's own `producers` section (a custom section at the top level)
 /// says componentize-js made it.
 fn built_by_componentize_js(component: &[u8]) -> bool {
+    custom_section(component, "producers").is_some_and(|content| {
+        content
+            .windows(b"ComponentizeJS".len())
+            .any(|w| w == b"ComponentizeJS")
+    })
+}
+
+/// The capabilities `host build` found the sources using (`build/uses.rs`), for languages
+/// whose components import every capability interface; `None` when not recorded.
+fn recorded_uses(component: &[u8]) -> Option<Vec<String>> {
+    let payload = custom_section(component, super::build::uses::SECTION)?;
+    let text = std::str::from_utf8(payload).ok()?;
+    Some(
+        text.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// The payload of the component's own custom section `name` (at the top level, not one of
+/// a nested module's).
+fn custom_section<'a>(component: &'a [u8], name: &str) -> Option<&'a [u8]> {
     fn leb128(bytes: &[u8], at: &mut usize) -> Option<usize> {
         let mut value = 0usize;
         for shift in (0..35).step_by(7) {
@@ -246,28 +278,19 @@ fn built_by_componentize_js(component: &[u8]) -> bool {
     while at < component.len() {
         let id = component[at];
         at += 1;
-        let Some(size) = leb128(component, &mut at) else {
-            return false;
-        };
-        let Some(section) = component.get(at..at.saturating_add(size)) else {
-            return false;
-        };
+        let size = leb128(component, &mut at)?;
+        let section = component.get(at..at.saturating_add(size))?;
         at += size;
         if id != 0 {
             continue;
         }
         let mut name_at = 0;
-        let Some(name_len) = leb128(section, &mut name_at) else {
-            return false;
-        };
-        if section.get(name_at..name_at + name_len) == Some(b"producers".as_slice()) {
-            let content = &section[name_at + name_len..];
-            return content
-                .windows(b"ComponentizeJS".len())
-                .any(|w| w == b"ComponentizeJS");
+        let name_len = leb128(section, &mut name_at)?;
+        if section.get(name_at..name_at + name_len) == Some(name.as_bytes()) {
+            return Some(&section[name_at + name_len..]);
         }
     }
-    false
+    None
 }
 
 /// Imported (or exported) interface names of a world, with package and version.

@@ -26,8 +26,14 @@ impl CompileCache {
         }
     }
 
-    /// The cached compilation of `bytes`, compiling and storing it when absent or unreadable.
-    pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
+    /// The cached compilation of module `name`'s component `bytes`, compiling and storing it
+    /// when absent or unreadable.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        name: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<Component> {
         let path = self.dir.join(format!(
             "{}-{}.cwasm",
             hex(&Sha256::digest(bytes)),
@@ -41,7 +47,19 @@ impl CompileCache {
                 }
             }
         }
+        // A Python or JavaScript component takes seconds: say so, or a first start looks hung.
+        let started = std::time::Instant::now();
+        tracing::info!(
+            module = name,
+            kib = bytes.len() / 1024,
+            "compiling the component (not in the compile cache yet)"
+        );
         let compiled = engine.precompile_component(bytes)?;
+        tracing::info!(
+            module = name,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "compiled the component"
+        );
         if let Err(e) = self.store(&path, &compiled) {
             tracing::warn!(path = %path.display(), "cannot cache compiled code: {e:#}");
         }

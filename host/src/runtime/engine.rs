@@ -16,11 +16,15 @@ use super::tenants::Tenants;
 use super::warm::WarmPools;
 use crate::config::HostConfig;
 
-/// Engine, linker and compile cache shared by every module.
+/// Engines, linkers and compile caches shared by every module, the started capabilities,
+/// the tenants' gates and the warm pools.
 pub struct Runtime {
-    engine: Engine,
-    linker: Linker<InvocationState>,
-    cache: CompileCache,
+    /// Every module, unless it needs `concurrent`: no concurrency support, so creating a
+    /// store (once per request with fresh instances) skips the concurrent state (half the
+    /// throughput of a fresh hello when it was on).
+    plain: Flavor,
+    /// WASI 0.3 components: the component model's async ABI and `run_concurrent`.
+    concurrent: Flavor,
     config: Arc<HostConfig>,
     descriptors: &'static [CapabilityDescriptor],
     capabilities: Capabilities,
@@ -35,39 +39,13 @@ impl Runtime {
         config: Arc<HostConfig>,
         list: &'static [CapabilityDescriptor],
     ) -> anyhow::Result<Arc<Runtime>> {
-        let engine = Engine::new(&engine_config(&config))
-            .map_err(anyhow::Error::from)
-            .context("cannot create the wasmtime engine")?;
-        let mut linker = Linker::new(&engine);
-        // Guests built for wasm32-wasip2 import WASI; it is linked with nothing granted:
-        // no preopened dirs, no env, no sockets (WasiCtx's defaults).
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("cannot link WASI")?;
-        // WASI 0.3 (p3) components import its async interfaces, with the same nothing granted.
-        wasmtime_wasi::p3::add_to_linker(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("cannot link WASI 0.3")?;
-        // wasi:http: an unmodified wasi:http component's requests arrive through its types;
-        // outgoing requests are refused unless a capability's hooks grant them.
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("cannot link wasi:http")?;
-        wasmtime_wasi_http::p3::add_to_linker(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("cannot link wasi:http 0.3")?;
-        for capability in list {
-            (capability.link)(&mut linker)
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("cannot link the {} capability", capability.name))?;
-        }
+        let plain = Flavor::new(&config, list, false)?;
+        let concurrent = Flavor::new(&config, list, true)?;
         let capabilities = Capabilities::start(&config, list)?;
-        let cache = CompileCache::new(&engine, config.cache_dir());
-        start_epoch_ticker(engine.weak());
+        start_epoch_ticker(vec![plain.engine.weak(), concurrent.engine.weak()]);
         let runtime = Arc::new(Runtime {
-            engine,
-            linker,
-            cache,
+            plain,
+            concurrent,
             descriptors: list,
             capabilities,
             tenants: Tenants::new(&config),
@@ -115,14 +93,13 @@ impl Runtime {
         &self.tenants
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// The linker with WASI and every capability.
-    pub fn linker(&self) -> &Linker<InvocationState> {
-        &self.linker
+    /// The linker (WASI and every capability) for a component compiled by one of the engines.
+    pub fn linker_for(&self, component: &Component) -> &Linker<InvocationState> {
+        if Engine::same(component.engine(), &self.concurrent.engine) {
+            &self.concurrent.linker
+        } else {
+            &self.plain.linker
+        }
     }
 
     /// The host configuration.
@@ -130,15 +107,99 @@ impl Runtime {
         &self.config
     }
 
-    /// Compiles `bytes`, or loads the cached compilation; blocking (run it off the request path).
-    pub fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
-        self.cache.load_or_compile(&self.engine, bytes)
+    /// Compiles module `name`'s component `bytes`, or loads the cached compilation;
+    /// blocking (run it off the request path).
+    /// A component that uses the component model's async ABI (a WASI 0.3 component) is
+    /// compiled by the concurrent engine; every other by the plain one.
+    pub fn compile(&self, name: &str, bytes: &[u8]) -> anyhow::Result<Component> {
+        if uses_async_abi(bytes) {
+            return self.concurrent.compile(name, bytes);
+        }
+        self.plain.compile(name, bytes)
     }
 }
 
-fn engine_config(host: &HostConfig) -> Config {
+/// One engine with the linker and compile cache that go with it.
+struct Flavor {
+    engine: Engine,
+    linker: Linker<InvocationState>,
+    cache: CompileCache,
+}
+
+impl Flavor {
+    /// The engine from the host's limits (`concurrent`: with the async ABI), with WASI and
+    /// every capability of `list` linked.
+    fn new(
+        config: &HostConfig,
+        list: &'static [CapabilityDescriptor],
+        concurrent: bool,
+    ) -> anyhow::Result<Flavor> {
+        let engine = Engine::new(&engine_config(config, concurrent))
+            .map_err(anyhow::Error::from)
+            .context("cannot create the wasmtime engine")?;
+        let mut linker = Linker::new(&engine);
+        // Guests built for wasm32-wasip2 import WASI; it is linked with nothing granted:
+        // no preopened dirs, no env, no sockets (WasiCtx's defaults).
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link WASI")?;
+        // wasi:http: an unmodified wasi:http component's requests arrive through its types;
+        // outgoing requests are refused unless a capability's hooks grant them.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link wasi:http")?;
+        if concurrent {
+            // WASI 0.3 components import its async interfaces, with the same nothing granted.
+            wasmtime_wasi::p3::add_to_linker(&mut linker)
+                .map_err(anyhow::Error::from)
+                .context("cannot link WASI 0.3")?;
+            wasmtime_wasi_http::p3::add_to_linker(&mut linker)
+                .map_err(anyhow::Error::from)
+                .context("cannot link wasi:http 0.3")?;
+        }
+        for capability in list {
+            (capability.link)(&mut linker)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot link the {} capability", capability.name))?;
+        }
+        let cache = CompileCache::new(&engine, config.cache_dir());
+        Ok(Flavor {
+            engine,
+            linker,
+            cache,
+        })
+    }
+
+    fn compile(&self, name: &str, bytes: &[u8]) -> anyhow::Result<Component> {
+        self.cache.load_or_compile(&self.engine, name, bytes)
+    }
+}
+
+/// Whether the component uses the component model's async ABI (an `async` lift or lower,
+/// a stream, a future, a task builtin): it is valid with that proposal and invalid without.
+/// Only the concurrent engine can run it.
+fn uses_async_abi(bytes: &[u8]) -> bool {
+    use wasmtime::wasmparser::{Validator, WasmFeatures};
+    let with = WasmFeatures::default() | WasmFeatures::CM_ASYNC;
+    let without = with
+        - (WasmFeatures::CM_ASYNC
+            | WasmFeatures::CM_ASYNC_STACKFUL
+            | WasmFeatures::CM_MORE_ASYNC_BUILTINS);
+    Validator::new_with_features(without)
+        .validate_all(bytes)
+        .is_err()
+        && Validator::new_with_features(with)
+            .validate_all(bytes)
+            .is_ok()
+}
+
+fn engine_config(host: &HostConfig, concurrent: bool) -> Config {
     let limits = &host.limits;
-    let instances = limits.max_instances;
+    // WASI 0.3 components are few: their engine's pool is an eighth of the main one.
+    let instances = match concurrent {
+        true => (limits.max_instances / 8).max(16),
+        false => limits.max_instances,
+    };
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(instances)
         // Python and JS components hold several core instances, memories and tables.
@@ -159,8 +220,10 @@ fn engine_config(host: &HostConfig) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
-        // WASI 0.3 components (`wasi:http/handler@0.3.0`) use the component model's async ABI.
-        .wasm_component_model_async(true)
+        // WASI 0.3 components (`wasi:http/handler@0.3.0`) use the component model's async
+        // ABI; a store of an engine with concurrency support carries the state for it.
+        .concurrency_support(concurrent)
+        .wasm_component_model_async(concurrent)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
@@ -182,14 +245,18 @@ fn tune_memory_reset(pool: &mut PoolingAllocationConfig) {
     }
 }
 
-/// Advances the epoch every tick for as long as the engine lives.
-fn start_epoch_ticker(engine: wasmtime::EngineWeak) {
+/// Advances the engines' epochs every tick for as long as they live.
+fn start_epoch_ticker(engines: Vec<wasmtime::EngineWeak>) {
     std::thread::Builder::new()
         .name("epoch-ticker".into())
         .spawn(move || {
-            while let Some(engine) = engine.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
+            loop {
+                let live: Vec<Engine> = engines.iter().filter_map(|e| e.upgrade()).collect();
+                if live.is_empty() {
+                    return;
+                }
+                live.iter().for_each(Engine::increment_epoch);
+                drop(live);
                 std::thread::sleep(EPOCH_TICK);
             }
         })

@@ -131,7 +131,7 @@ impl LoadedModule {
             runtime.capabilities().len(),
         );
         self.prepare_parts(runtime, &mut state);
-        let mut store = Store::new(runtime.engine(), state);
+        let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         arm_deadline(&mut store, deadline);
         store

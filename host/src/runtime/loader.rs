@@ -150,15 +150,19 @@ pub async fn load(
         message,
     };
     let rt = runtime.clone();
-    let component = tokio::task::spawn_blocking(move || rt.compile(&files.bytes))
+    let name = context.name.clone();
+    let component = tokio::task::spawn_blocking(move || rt.compile(&name, &files.bytes))
         .await
         .map_err(|e| component_error(format!("compilation crashed: {e}")))?
         .map_err(|e| component_error(format!("not a valid WebAssembly component: {e:#}")))?;
-    let instance_pre = runtime.linker().instantiate_pre(&component).map_err(|e| {
-        component_error(format!(
-            "cannot be linked: {e:#}; it imports something this host does not provide"
-        ))
-    })?;
+    let instance_pre = runtime
+        .linker_for(&component)
+        .instantiate_pre(&component)
+        .map_err(|e| {
+            component_error(format!(
+                "cannot be linked: {e:#}; it imports something this host does not provide"
+            ))
+        })?;
     let exports =
         exports(&instance_pre, runtime.descriptors(), &files.manifest).map_err(component_error)?;
     let routes = match &files.manifest.http {

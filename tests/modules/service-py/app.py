@@ -49,6 +49,20 @@ def ping(request) -> Response:
     return Response.text("pong")
 
 
+def divide(a: int, b: int) -> float:
+    return a / b
+
+
+@router.get("/raise")
+def fail(request) -> Response:
+    return Response.text(str(divide(1, 0)))
+
+
+@router.get("/none")
+def forget(request):
+    Response.text("built but not returned")
+
+
 HttpHandler = router.handler()
 
 subscriptions = events.Subscriptions()

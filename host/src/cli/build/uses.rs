@@ -22,7 +22,7 @@ const MAX_SOURCE_BYTES: u64 = 4 << 20;
 /// `from plughost import orm, events`, `import plughost.orm`, `from plughost.ws import …`.
 pub fn python(dir: &Path) -> BTreeSet<&'static str> {
     let mut used = BTreeSet::new();
-    for file in python_files(dir) {
+    for file in python_files(dir, 0) {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
@@ -31,11 +31,8 @@ pub fn python(dir: &Path) -> BTreeSet<&'static str> {
     used
 }
 
-fn python_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    walkdir_py(dir, 0)
-}
-
-fn walkdir_py(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
+/// The `.py` files beneath `dir`, at most 8 folders deep.
+fn python_files(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return files;
@@ -53,7 +50,7 @@ fn walkdir_py(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
             continue;
         };
         if kind.is_dir() && depth < 8 {
-            files.extend(walkdir_py(&path, depth + 1));
+            files.extend(python_files(&path, depth + 1));
         } else if kind.is_file()
             && name.ends_with(".py")
             && entry.metadata().is_ok_and(|m| m.len() <= MAX_SOURCE_BYTES)

@@ -386,3 +386,37 @@ fn build_explains_when_there_is_nothing_to_build() {
     assert!(!out.status.success());
     assert!(text(&out).contains("host new"), "{}", text(&out));
 }
+
+/// Runs the openapi-spec-validator scripts/setup installs on `document`.
+fn validate_openapi(document: &str) -> Output {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), document).unwrap();
+    Command::new(repo().join(".venv/bin/openapi-spec-validator"))
+        .arg(file.path())
+        .output()
+        .expect("openapi-spec-validator (scripts/setup installs it)")
+}
+
+#[test]
+fn openapi_describes_the_declared_routes_of_sources_and_built_modules_in_a_valid_document() {
+    for dir in [repo().join("examples"), repo().join("target/test-modules")] {
+        let out = host(&["openapi", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+        let document = String::from_utf8(out.stdout.clone()).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&document).unwrap();
+        assert_eq!(parsed["openapi"], "3.1.0");
+        let todo = &parsed["paths"]["/todos/{id}"];
+        assert_eq!(todo["patch"]["tags"][0], "todo", "{document}");
+        assert_eq!(todo["patch"]["parameters"][0]["name"], "id");
+        assert!(parsed["paths"]["/todos"]["post"].is_object(), "{document}");
+        assert!(
+            parsed["paths"]["/hello-rust/{name}"]["get"].is_object(),
+            "{document}"
+        );
+        let valid = validate_openapi(&document);
+        assert!(valid.status.success(), "{}\n{document}", text(&valid));
+    }
+    // The validator is real: a broken document fails it.
+    let broken = validate_openapi(r#"{"openapi": "3.1.0", "paths": {}}"#);
+    assert!(!broken.status.success(), "{}", text(&broken));
+}

@@ -188,6 +188,11 @@ impl Host {
         if let Some(token) = admin_token {
             cmd.env("PLUGHOST_ADMIN_TOKEN", token);
         }
+        Host::attach(cmd, plugins)
+    }
+
+    /// Spawns `cmd` (a `host` command that serves, stderr piped) and waits until it listens.
+    pub fn attach(mut cmd: Command, plugins: &Path) -> Host {
         let mut child = cmd.spawn().expect("spawn host");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();

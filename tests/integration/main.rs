@@ -8,6 +8,7 @@ mod browser;
 mod c_lang;
 mod cli;
 mod cluster;
+mod dev;
 mod events;
 mod files;
 mod go_lang;

@@ -405,3 +405,36 @@ fn a_wasi_0_3_components_outgoing_requests_need_the_manifest_and_the_tenant() {
     assert_eq!(allowed.body, "200 pong");
     assert_eq!(reached.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_wasi_0_3_component_gets_no_environment_folders_sockets_or_name_lookups() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Even with outbound HTTP to that very port granted: raw sockets are another thing.
+    let (from, to) = p3_with_sections(&format!(
+        "[capabilities]\noutbound-http = [\"127.0.0.1:{port}\"]"
+    ));
+    let host = HostBuilder::new()
+        .module("std-http-p3", "std-http-p3")
+        .edit("std-http-p3", &from, &to)
+        .start();
+    let reach = host.get(&format!("/std-http-p3/reach?port={port}"));
+    assert_eq!(reach.status, 200, "{}", reach.body);
+    assert!(
+        reach
+            .body
+            .starts_with("env=0 dirs=0 tcp=create:ErrorCode::AccessDenied dns=ErrorCode::"),
+        "{}",
+        reach.body
+    );
+    assert!(
+        !reach.body.contains("resolved") && !reach.body.contains("connected"),
+        "{}",
+        reach.body
+    );
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no connection reached the listener"
+    );
+}

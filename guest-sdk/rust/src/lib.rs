@@ -1,7 +1,7 @@
 //! Write plughost modules in Rust.
 //!
-//! The bindings are generated from the platform's WIT (`../../wit`); this crate adds a
-//! small router and helpers so a module is a few lines:
+//! The bindings are generated from the platform's WIT (`wit/`, a link to the repository's
+//! `wit/` folder); this crate adds a small router and helpers so a module is a few lines:
 //!
 //! ```ignore
 //! use plughost_sdk::http::{Request, Response, Router};
@@ -36,7 +36,7 @@ pub mod ws;
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "plughost:platform/service@0.1.0",
         pub_export_macro: true,
         export_macro_name: "__export_module_bindings",

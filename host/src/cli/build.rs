@@ -39,14 +39,44 @@ enum Language {
     Go,
 }
 
+/// How modules are built: where cargo puts its work, and whether errors are printed in
+/// full (cargo's own output) or as a few short lines (`host dev`).
+pub struct How {
+    /// One cargo target folder for every Rust module of the build.
+    pub target_dir: PathBuf,
+    /// Short error lines instead of the tools' full output.
+    pub compact: bool,
+}
+
+impl How {
+    /// Builds for sources under `root`: cargo's target folder is `$CARGO_TARGET_DIR`, else
+    /// `root/target`.
+    pub fn for_root(root: &Path, compact: bool) -> How {
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let target_dir = std::path::absolute(&target_dir).unwrap_or(target_dir);
+        How {
+            target_dir,
+            compact,
+        }
+    }
+}
+
+/// A module's source folder and its language.
+pub struct Source {
+    /// The folder holding plugin.toml.
+    pub dir: PathBuf,
+    language: Language,
+}
+
 /// Folders never searched for sources.
-const SKIP: &[&str] = &["target", "plugins", "node_modules", "__pycache__"];
+pub const SKIP: &[&str] = &["target", "plugins", "node_modules", "__pycache__"];
 
 /// Builds every module source under `args.dir`.
 pub fn run(args: BuildArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.dir.join("plugins"));
-    let mut sources = Vec::new();
-    find_sources(&args.dir, &mut sources)?;
+    let sources = find_all(&args.dir)?;
     if sources.is_empty() {
         bail!(
             "no module sources under {}: a module source is a folder with plugin.toml and Cargo.toml, app.py, app.c, app.js or app.go \
@@ -54,11 +84,22 @@ pub fn run(args: BuildArgs) -> anyhow::Result<()> {
             args.dir.display()
         );
     }
-    for (dir, language) in sources {
-        build_one(&dir, language, &out)
-            .with_context(|| format!("cannot build the module in {}", dir.display()))?;
+    let how = How::for_root(&args.dir, false);
+    for source in sources {
+        build_one(&source, &out, &how)
+            .with_context(|| format!("cannot build the module in {}", source.dir.display()))?;
     }
     Ok(())
+}
+
+/// Every module source under `dir`, in path order.
+pub fn find_all(dir: &Path) -> anyhow::Result<Vec<Source>> {
+    let mut found = Vec::new();
+    find_sources(dir, &mut found)?;
+    Ok(found
+        .into_iter()
+        .map(|(dir, language)| Source { dir, language })
+        .collect())
 }
 
 fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Result<()> {
@@ -100,7 +141,10 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
     Ok(())
 }
 
-fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
+/// Builds `source` into `out/NAME/`: the component, then its migrations and static files,
+/// then its manifest, each replaced whole so a running host never sees half a module.
+pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<()> {
+    let (dir, language) = (source.dir.as_path(), source.language);
     let manifest = Manifest::load(dir).map_err(anyhow::Error::msg)?;
     let target_dir = out.join(&manifest.name);
     std::fs::create_dir_all(&target_dir)
@@ -116,8 +160,8 @@ fn build_one(dir: &Path, language: Language, out: &Path) -> anyhow::Result<()> {
         dir.display()
     );
     match language {
-        Language::Rust => build_rust(dir, &staged)?,
-        Language::Python => build_python(dir, &staged)?,
+        Language::Rust => build_rust(dir, &staged, how)?,
+        Language::Python => build_python(dir, &staged, how)?,
         Language::C => c::build(dir, &staged)?,
         Language::Js => js::build(dir, &staged)?,
         Language::Go => go::build(dir, &staged)?,
@@ -157,27 +201,98 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build_rust(dir: &Path, staged: &Path) -> anyhow::Result<()> {
+fn build_rust(dir: &Path, staged: &Path, how: &How) -> anyhow::Result<()> {
     ensure_wasm_target()?;
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--message-format=json-render-diagnostics",
-        ])
+    let manifest = dir.join("Cargo.toml");
+    let format = match how.compact {
+        true => "--message-format=json-diagnostic-short",
+        false => "--message-format=json-render-diagnostics",
+    };
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .args(["build", "--release", "--target", "wasm32-wasip2", format])
         .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .stderr(std::process::Stdio::inherit())
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&how.target_dir);
+    if let Some(sdk) = sdk_patch(&manifest)? {
+        // The module names `plughost-sdk = "0.1.0"`: this host's own copy stands in for it.
+        cargo.arg("--config").arg(format!(
+            "patch.crates-io.plughost-sdk.path={:?}",
+            sdk.display().to_string()
+        ));
+    }
+    if how.compact {
+        cargo.arg("--quiet").stderr(std::process::Stdio::piped());
+    } else {
+        cargo.stderr(std::process::Stdio::inherit());
+    }
+    let output = cargo
         .output()
         .context("cannot run cargo; is Rust installed?")?;
     if !output.status.success() {
+        if how.compact {
+            bail!("{}", compact_cargo_errors(&output.stdout, &output.stderr));
+        }
         bail!("cargo build failed (see its output above)");
     }
-    let wasm = built_cdylib(&output.stdout, &dir.join("Cargo.toml"))?;
+    let wasm = built_cdylib(&output.stdout, &manifest)?;
     std::fs::copy(&wasm, staged).with_context(|| format!("cannot copy {}", wasm.display()))?;
     Ok(())
+}
+
+/// The folder standing in for `plughost-sdk` when the module asks for it by version (as
+/// `host new` writes it): `$PLUGHOST_RUST_SDK` (a checkout's guest-sdk/rust), else the copy
+/// this host carries. None when the module names its own path or git source.
+fn sdk_patch(manifest: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let parsed: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    let by_version = match parsed
+        .get("dependencies")
+        .and_then(|d| d.get("plughost-sdk"))
+    {
+        Some(toml::Value::String(_)) => true,
+        Some(toml::Value::Table(t)) => !t.contains_key("path") && !t.contains_key("git"),
+        _ => false,
+    };
+    if !by_version {
+        return Ok(None);
+    }
+    if let Some(explicit) = std::env::var_os("PLUGHOST_RUST_SDK") {
+        return Ok(Some(PathBuf::from(explicit)));
+    }
+    sdk_files::rust_sdk_dir().map(Some)
+}
+
+/// The compiler's errors, one short line each (`src/lib.rs:9:5: error[E0308]: …`), from
+/// cargo's JSON messages; else cargo's own error lines.
+fn compact_cargo_errors(stdout: &[u8], stderr: &[u8]) -> String {
+    let mut lines = Vec::new();
+    for line in stdout.split(|b| *b == b'\n') {
+        let Ok(msg) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        let diagnostic = &msg["message"];
+        if msg["reason"] != "compiler-message" || diagnostic["level"] != "error" {
+            continue;
+        }
+        let rendered = diagnostic["rendered"].as_str().unwrap_or_default().trim();
+        if !rendered.is_empty() && !rendered.contains("aborting due to") {
+            lines.push(rendered.to_string());
+        }
+    }
+    if lines.is_empty() {
+        let stderr = String::from_utf8_lossy(stderr);
+        lines.extend(
+            stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    format!("cargo build failed:\n{}", lines.join("\n"))
 }
 
 /// The `.wasm` cargo reported for the package at `manifest`.
@@ -207,28 +322,44 @@ fn built_cdylib(messages: &[u8], manifest: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The wasm32-wasip2 target of the Rust toolchain cargo runs with, added with rustup when
+/// missing (a module folder outside this repository uses the user's default toolchain).
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .context("cannot run rustc")?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
+    if wasm_target_installed()? {
+        return Ok(());
+    }
+    eprintln!("installing the wasm32-wasip2 target: rustup target add wasm32-wasip2");
+    let added = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !added || !wasm_target_installed()? {
         bail!(
-            "the wasm32-wasip2 target is not installed; run `rustup target add wasm32-wasip2` (scripts/setup does it)"
+            "the wasm32-wasip2 target is not installed and rustup could not add it; run `rustup target add wasm32-wasip2`"
         );
     }
     Ok(())
 }
 
-fn build_python(dir: &Path, staged: &Path) -> anyhow::Result<()> {
+fn wasm_target_installed() -> anyhow::Result<bool> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .context("cannot run rustc; is Rust installed (https://rustup.rs)?")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    Ok(sysroot.join("lib/rustlib/wasm32-wasip2").is_dir())
+}
+
+fn build_python(dir: &Path, staged: &Path, how: &How) -> anyhow::Result<()> {
     let componentize = find_componentize_py(dir)?;
     let work = tempfile_dir()?;
     let wit = work.join("wit");
     let sdk = work.join("sdk");
     sdk_files::write_all(&wit, sdk_files::WIT)?;
     sdk_files::write_all(&sdk, sdk_files::PYTHON_SDK)?;
-    let status = Command::new(&componentize)
+    // componentize-py's own Rust backtrace says nothing about the module: leave it out.
+    let output = Command::new(&componentize)
+        .env("RUST_BACKTRACE", "0")
         .arg("-d")
         .arg(&wit)
         .args(["-w", sdk_files::PYTHON_WORLD, "componentize"])
@@ -239,13 +370,56 @@ fn build_python(dir: &Path, staged: &Path) -> anyhow::Result<()> {
         .arg(&sdk)
         .arg("-o")
         .arg(staged)
-        .status()
+        .stderr(std::process::Stdio::piped())
+        .output()
         .with_context(|| format!("cannot run {}", componentize.display()))?;
     let _ = std::fs::remove_dir_all(&work);
-    if !status.success() {
-        bail!("componentize-py failed (see its output above)");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!("{}", python_errors(&stderr, how.compact));
     }
     uses::record(staged, &uses::python(dir))
+}
+
+/// What componentize-py's failure says about the module: the Python traceback from
+/// importing it, with the module's files named as in its folder (componentize-py mounts
+/// the module at `/0/` and the SDK at `/1/`); `compact`: one line, `app.py:9: expected ':'`.
+fn python_errors(stderr: &str, compact: bool) -> String {
+    let inner = match stderr.find("AssertionError: Traceback") {
+        Some(at) => &stderr[at + "AssertionError: ".len()..],
+        None => stderr,
+    };
+    let inner = inner.split("\nCaused by:").next().unwrap_or(inner).trim();
+    let inner = inner
+        .replace("\"/0/", "\"")
+        .replace("\"/1/", "\"plughost-sdk/");
+    if !compact {
+        return format!("componentize-py failed:\n{inner}");
+    }
+    let last_frame = inner
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("File \""))
+        .filter(|l| !l.starts_with("plughost-sdk/") && !l.starts_with('<'))
+        .filter_map(|l| {
+            let (file, rest) = l.split_once("\", line ")?;
+            let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+            Some(format!("{file}:{line}"))
+        })
+        .last();
+    let exception = inner
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("componentize-py failed")
+        .trim();
+    let exception = exception
+        .strip_prefix("SyntaxError: ")
+        .or_else(|| exception.strip_prefix("IndentationError: "))
+        .unwrap_or(exception);
+    match last_frame {
+        Some(at) => format!("{at}: {exception}"),
+        None => exception.to_string(),
+    }
 }
 
 /// `componentize-py` on PATH, else in a `.venv` of the source folder or one of its parents
@@ -289,4 +463,59 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    const SYNTAX: &str = "Traceback (most recent call last):
+  File \"/work/.venv/bin/componentize-py\", line 8, in <module>
+    sys.exit(script())
+AssertionError: Traceback (most recent call last):
+  File \"/1/plughost_component.py\", line 4, in <module>
+    import app
+  File \"/0/app.py\", line 7
+    def greet(request: Request) -> Response
+                                           ^
+SyntaxError: expected ':'
+
+
+Caused by:
+    SyntaxError: expected ':' (app.py, line 7)
+";
+
+    const RAISED: &str = "AssertionError: Traceback (most recent call last):
+  File \"/1/plughost_component.py\", line 4, in <module>
+    import app
+  File \"/0/app.py\", line 3, in <module>
+    from helpers import x
+  File \"/0/helpers.py\", line 12, in <module>
+    y = 1 / 0
+ZeroDivisionError: division by zero
+
+Caused by:
+    x
+";
+
+    #[test]
+    fn a_syntax_error_is_one_line_naming_the_file_and_line() {
+        assert_eq!(super::python_errors(SYNTAX, true), "app.py:7: expected ':'");
+    }
+
+    #[test]
+    fn an_exception_at_import_names_the_innermost_frame_of_the_module() {
+        assert_eq!(
+            super::python_errors(RAISED, true),
+            "helpers.py:12: ZeroDivisionError: division by zero"
+        );
+    }
+
+    #[test]
+    fn the_full_form_is_the_modules_traceback_without_componentize_pys() {
+        let full = super::python_errors(SYNTAX, false);
+        assert!(full.contains("File \"app.py\", line 7"), "{full}");
+        assert!(
+            !full.contains("Caused by") && !full.contains("sys.exit"),
+            "{full}"
+        );
+    }
 }

@@ -1,11 +1,13 @@
-//! The `host` command: run, new, build, check, inspect, db, queue.
+//! The `host` command: run, dev, new, build, check, inspect, openapi, db, queue.
 
 mod build;
 mod check;
 mod database;
 mod db;
+mod dev;
 mod inspect;
 mod new;
+mod openapi;
 mod queue;
 mod run;
 mod sdk_files;
@@ -38,12 +40,17 @@ struct Cli {
 enum Command {
     /// Serve the modules of a plugins folder over HTTP, hot-swapping them as files change.
     Run(run::RunArgs),
+    /// Build every module source under a folder, serve them, and rebuild and hot-swap each
+    /// one whose sources change.
+    Dev(dev::DevArgs),
     /// Create a new module from a template that builds and runs unchanged.
     New(new::NewArgs),
     /// Build every module source (Rust, Python) under a folder into its plugins folder.
     Build(build::BuildArgs),
     /// Validate the manifests of a plugins folder and each component's imports against its grant.
     Check(check::CheckArgs),
+    /// Print an OpenAPI 3.1 document (JSON) of the routes the modules under a folder declare.
+    Openapi(openapi::OpenapiArgs),
     /// Print the WIT world of a component.
     Inspect(inspect::InspectArgs),
     /// Apply, undo or list the modules' manual database migrations.
@@ -60,10 +67,12 @@ pub fn main() -> ExitCode {
     crate::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Dev(args) => dev::run(args),
         Command::New(args) => new::run(args),
         Command::Build(args) => build::run(args),
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Openapi(args) => openapi::run(args),
         Command::Db(command) => db::run(command),
         Command::Queue(command) => queue::run(command),
     };

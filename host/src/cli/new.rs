@@ -19,9 +19,6 @@ pub struct NewArgs {
     /// Parent folder of the new module folder.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// The Rust guest SDK (guest-sdk/rust of this repository); default: where this host was built from.
-    #[arg(long, env = "PLUGHOST_RUST_SDK")]
-    pub sdk: Option<PathBuf>,
 }
 
 /// Module languages with a template.
@@ -52,7 +49,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::write(dir.join("plugin.toml"), manifest(&args.name))?;
     match args.lang {
-        Lang::Rust => write_rust(&dir, &args.name, &rust_sdk(args.sdk)?)?,
+        Lang::Rust => write_rust(&dir, &args.name)?,
         Lang::Python => std::fs::write(dir.join("app.py"), PYTHON_APP)?,
         Lang::C => std::fs::write(dir.join("app.c"), C_APP)?,
         Lang::Js => std::fs::write(dir.join("app.js"), JS_APP)?,
@@ -83,17 +80,6 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rust_sdk(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let sdk =
-        explicit.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/rust"));
-    sdk.canonicalize().with_context(|| {
-        format!(
-            "the Rust guest SDK is not at {}; pass --sdk PATH/TO/guest-sdk/rust",
-            sdk.display()
-        )
-    })
-}
-
 fn manifest(name: &str) -> String {
     format!(
         r#"name = "{name}"
@@ -116,7 +102,7 @@ routes = [{{ method = "GET", path = "/{{name}}" }}]
     )
 }
 
-fn write_rust(dir: &Path, name: &str, sdk: &Path) -> anyhow::Result<()> {
+fn write_rust(dir: &Path, name: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("src"))?;
     let cargo = format!(
         r#"[package]
@@ -129,12 +115,13 @@ publish = false
 crate-type = ["cdylib"]
 
 [dependencies]
-plughost-sdk = {{ path = "{sdk}" }}
+# `host build` supplies the SDK matching the host binary (guest-sdk/rust/README.md).
+plughost-sdk = "{version}"
 
 # A workspace of its own, so it builds wherever it is placed.
 [workspace]
 "#,
-        sdk = sdk.display()
+        version = env!("CARGO_PKG_VERSION")
     );
     std::fs::write(dir.join("Cargo.toml"), cargo)?;
     std::fs::write(dir.join("src/lib.rs"), RUST_LIB.replace("{module}", name))?;

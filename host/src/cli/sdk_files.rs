@@ -1,7 +1,9 @@
 //! The WIT and the guest SDKs (Python, C, JavaScript, Go), embedded so `host build` and
 //! `host new` work from anywhere.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 
 /// The WIT package the guests target.
 pub const WIT: &[(&str, &str)] = &[
@@ -238,6 +240,103 @@ pub const GO_SDK: &[(&str, &str)] = &[
 /// the handlers a module does not register.
 pub const GO_WORLD: &str = "plughost:platform/service@0.1.0";
 
+/// The Rust guest SDK crate `plughost-sdk` (its WIT is [`WIT`], written to `wit/`).
+pub const RUST_SDK: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../../guest-sdk/rust/Cargo.toml"),
+    ),
+    (
+        "README.md",
+        include_str!("../../../guest-sdk/rust/README.md"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../guest-sdk/rust/src/lib.rs"),
+    ),
+    (
+        "src/config.rs",
+        include_str!("../../../guest-sdk/rust/src/config.rs"),
+    ),
+    (
+        "src/events.rs",
+        include_str!("../../../guest-sdk/rust/src/events.rs"),
+    ),
+    (
+        "src/http.rs",
+        include_str!("../../../guest-sdk/rust/src/http.rs"),
+    ),
+    (
+        "src/log.rs",
+        include_str!("../../../guest-sdk/rust/src/log.rs"),
+    ),
+    (
+        "src/mail.rs",
+        include_str!("../../../guest-sdk/rust/src/mail.rs"),
+    ),
+    (
+        "src/orm.rs",
+        include_str!("../../../guest-sdk/rust/src/orm.rs"),
+    ),
+    (
+        "src/queue.rs",
+        include_str!("../../../guest-sdk/rust/src/queue.rs"),
+    ),
+    (
+        "src/storage.rs",
+        include_str!("../../../guest-sdk/rust/src/storage.rs"),
+    ),
+    (
+        "src/ws.rs",
+        include_str!("../../../guest-sdk/rust/src/ws.rs"),
+    ),
+];
+
+/// The Rust SDK this host carries, written once to a folder of the user's cache named by
+/// its version and content (`~/.cache/plughost/sdk/plughost-sdk-0.1.0-1a2b3c4d`), so every
+/// module built by this host, wherever it lives, compiles against the matching SDK.
+pub fn rust_sdk_dir() -> anyhow::Result<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (name, text) in RUST_SDK.iter().chain(WIT) {
+        hasher.update(name.as_bytes());
+        hasher.update(text.as_bytes());
+    }
+    let digest = crate::runtime::compile_cache::hex(&hasher.finalize()[..4]);
+    let version = env!("CARGO_PKG_VERSION");
+    let dir = cache_root()
+        .join("sdk")
+        .join(format!("plughost-sdk-{version}-{digest}"));
+    if dir.join("Cargo.toml").is_file() {
+        return Ok(dir);
+    }
+    // Written beside, then renamed: a concurrent build sees the whole crate or none of it.
+    let staging = dir.with_extension(format!("writing-{}", std::process::id()));
+    write_all(&staging, RUST_SDK)
+        .and_then(|()| write_all(&staging.join("wit"), WIT))
+        .with_context(|| format!("cannot write the Rust SDK to {}", staging.display()))?;
+    if std::fs::rename(&staging, &dir).is_err() && !dir.join("Cargo.toml").is_file() {
+        anyhow::bail!("cannot write the Rust SDK to {}", dir.display());
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(dir)
+}
+
+/// Where the host keeps what it writes for builds: `$PLUGHOST_HOME`, else
+/// `$XDG_CACHE_HOME/plughost`, else `~/.cache/plughost`.
+pub fn cache_root() -> PathBuf {
+    if let Some(home) = std::env::var_os("PLUGHOST_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(cache) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(cache).join("plughost");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache/plughost"),
+        None => std::env::temp_dir().join("plughost"),
+    }
+}
+
 /// Writes `files` under `dir`.
 pub fn write_all(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
     for (name, text) in files {
@@ -283,6 +382,34 @@ mod tests {
             .collect();
         on_disk.sort();
         assert_eq!(py, on_disk);
+    }
+
+    #[test]
+    fn every_rust_sdk_file_is_embedded() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/rust");
+        let embedded: Vec<String> = super::RUST_SDK
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix("src/").map(str::to_string))
+            .collect();
+        let mut sorted = embedded.clone();
+        sorted.sort();
+        assert_eq!(sorted, files_in(&root.join("src"), ".rs"));
+    }
+
+    #[test]
+    fn the_rust_sdk_asks_for_the_hosts_wit_bindgen() {
+        let host = include_str!("../../Cargo.toml");
+        let sdk = include_str!("../../../guest-sdk/rust/Cargo.toml");
+        let version = |text: &str, name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|rest| rest.trim_start_matches(" = ").to_string())
+        };
+        assert_eq!(
+            version(host, "wit-bindgen-core"),
+            version(sdk, "wit-bindgen")
+        );
+        assert!(version(sdk, "wit-bindgen").is_some());
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -26,27 +25,30 @@ impl CompileCache {
         }
     }
 
-    /// The cached compilation of module `name`'s component `bytes`, compiling and storing it
-    /// when absent or unreadable.
-    pub fn load_or_compile(
+    /// The cached compilation of the component whose SHA-256 is `digest`, if there is a
+    /// usable one.
+    pub fn load(&self, engine: &Engine, digest: &[u8]) -> Option<Component> {
+        let path = self.path(digest);
+        if !path.exists() {
+            return None;
+        }
+        match deserialize_file(engine, &path) {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "recompiling: the cached code is unusable: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// Compiles module `name`'s component `bytes` (SHA-256 `digest`) and stores the result.
+    pub fn compile(
         &self,
         engine: &Engine,
         name: &str,
         bytes: &[u8],
+        digest: &[u8],
     ) -> anyhow::Result<Component> {
-        let path = self.dir.join(format!(
-            "{}-{}.cwasm",
-            hex(&Sha256::digest(bytes)),
-            self.engine_key
-        ));
-        if path.exists() {
-            match deserialize_file(engine, &path) {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "recompiling: the cached code is unusable: {e:#}")
-                }
-            }
-        }
         // A Python or JavaScript component takes seconds: say so, or a first start looks hung.
         let started = std::time::Instant::now();
         tracing::info!(
@@ -60,10 +62,16 @@ impl CompileCache {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "compiled the component"
         );
+        let path = self.path(digest);
         if let Err(e) = self.store(&path, &compiled) {
             tracing::warn!(path = %path.display(), "cannot cache compiled code: {e:#}");
         }
         deserialize(engine, &compiled)
+    }
+
+    fn path(&self, digest: &[u8]) -> PathBuf {
+        self.dir
+            .join(format!("{}-{}.cwasm", hex(digest), self.engine_key))
     }
 
     fn store(&self, path: &std::path::Path, compiled: &[u8]) -> anyhow::Result<()> {

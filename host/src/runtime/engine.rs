@@ -5,6 +5,7 @@
 use std::sync::{Arc, Weak};
 
 use anyhow::Context as _;
+use sha2::Digest as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -112,10 +113,24 @@ impl Runtime {
     /// A component that uses the component model's async ABI (a WASI 0.3 component) is
     /// compiled by the concurrent engine; every other by the plain one.
     pub fn compile(&self, name: &str, bytes: &[u8]) -> anyhow::Result<Component> {
-        if uses_async_abi(bytes) {
-            return self.concurrent.compile(name, bytes);
+        // A cached compilation already says which engine: skip the validation passes.
+        let digest = sha2::Sha256::digest(bytes);
+        for flavor in [&self.plain, &self.concurrent] {
+            if let Some(component) = flavor.cache.load(&flavor.engine, &digest) {
+                return Ok(component);
+            }
         }
-        self.plain.compile(name, bytes)
+        let flavor = match uses_async_abi(bytes) {
+            true => {
+                tracing::info!(
+                    module = name,
+                    "the component uses the async ABI (WASI 0.3): it runs on the concurrent engine"
+                );
+                &self.concurrent
+            }
+            false => &self.plain,
+        };
+        flavor.cache.compile(&flavor.engine, name, bytes, &digest)
     }
 }
 
@@ -168,10 +183,6 @@ impl Flavor {
             linker,
             cache,
         })
-    }
-
-    fn compile(&self, name: &str, bytes: &[u8]) -> anyhow::Result<Component> {
-        self.cache.load_or_compile(&self.engine, name, bytes)
     }
 }
 

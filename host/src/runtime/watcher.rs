@@ -65,7 +65,7 @@ async fn reload_changed(registry: Arc<ModuleRegistry>, mut rx: mpsc::UnboundedRe
 
 /// Whether an event is a change of content or names (a write, create, rename, removal):
 /// opening and reading files, the host's own included, is not.
-fn is_change(kind: &EventKind) -> bool {
+pub fn is_change(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(_) => false,
         EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,

@@ -11,6 +11,8 @@
 //! - `GET /std-http-p3/many-headers`: a response with 150 headers;
 //! - `GET /std-http-p3/error`: the handler answers with a wasi:http error code;
 //! - `GET /std-http-p3/fetch?url=URL`: an outgoing GET through `wasi:http/client`.
+//! - `GET /std-http-p3/reach?port=N`: what the WASI 0.3 interfaces give it: environment
+//!   variables, preopened folders, a TCP connection to 127.0.0.1:N, a name lookup.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -55,6 +57,7 @@ impl wasip3::exports::http::handler::Guest for Component {
             }
             "/error" => Err(ErrorCode::InternalError(Some("asked to fail".into()))),
             "/fetch" => fetch(query).await,
+            "/reach" => reach(query).await,
             _ => match rest.strip_prefix("/hello/") {
                 Some(name) => text(
                     200,
@@ -170,4 +173,31 @@ fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
+}
+
+/// `env=N dirs=N tcp=RESULT dns=RESULT`: a host that grants nothing answers 0, 0 and two
+/// errors.
+async fn reach(query: &str) -> Result<Response, ErrorCode> {
+    use wasip3::sockets::types::{IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket};
+    let env = wasip3::cli::environment::get_environment().len();
+    let dirs = wasip3::filesystem::preopens::get_directories().len();
+    let port: u16 = param(query, "port").and_then(|p| p.parse().ok()).unwrap_or(80);
+    let tcp = match TcpSocket::create(IpAddressFamily::Ipv4) {
+        Err(e) => format!("create:{e:?}"),
+        Ok(socket) => {
+            let address = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                port,
+                address: (127, 0, 0, 1),
+            });
+            match socket.connect(address).await {
+                Ok(()) => "connected".to_string(),
+                Err(e) => format!("{e:?}"),
+            }
+        }
+    };
+    let dns = match wasip3::sockets::ip_name_lookup::resolve_addresses("localhost".into()).await {
+        Ok(addresses) => format!("resolved:{}", addresses.len()),
+        Err(e) => format!("{e:?}"),
+    };
+    text(200, format!("env={env} dirs={dirs} tcp={tcp} dns={dns}"), &[])
 }

@@ -1,8 +1,12 @@
 //! The `host` CLI: help, inspect, check, new + build + run.
 
 use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::json;
 
 use crate::harness::{HOST, Host, HostOptions, fixture, install, repo, wasm_in, write_atomic};
+use crate::ws::connect_to;
 
 fn host(args: &[&str]) -> Output {
     Command::new(HOST).args(args).output().unwrap()
@@ -419,4 +423,220 @@ fn openapi_describes_the_declared_routes_of_sources_and_built_modules_in_a_valid
     // The validator is real: a broken document fails it.
     let broken = validate_openapi(r#"{"openapi": "3.1.0", "paths": {}}"#);
     assert!(!broken.status.success(), "{}", text(&broken));
+}
+
+/// `host new` of every template beyond http in `lang`, built in one folder outside the
+/// repository and served by one host; each answers as its comments say.
+fn templates_build_and_run(lang: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for template in ["orm", "events", "queue", "ws"] {
+        let name = format!("t-{template}");
+        let out = host(&[
+            "new",
+            &name,
+            "--lang",
+            lang,
+            "--template",
+            template,
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("host dev"), "{}", text(&out));
+    }
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let server = Host::start(
+        &dir.path().join("plugins"),
+        None,
+        &HostOptions::default().cache_dir,
+    );
+
+    let created = server.request("POST", "/t-orm/notes", &[], br#"{"text": "hi"}"#.to_vec());
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["text"], "hi");
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        server.get(&format!("/t-orm/notes/{id}")).json()["text"],
+        "hi"
+    );
+    assert_eq!(server.get("/t-orm/notes").json()[0]["text"], "hi");
+    assert_eq!(server.get("/t-orm/notes/999").status, 404);
+
+    let greeted = server.request("POST", "/t-events/greet/Ada", &[], Vec::new());
+    assert_eq!(greeted.status, 202, "{}", greeted.body);
+    server.eventually("the event handled", Duration::from_secs(30), || {
+        server
+            .log_text()
+            .contains("Ada was greeted (t-events.greeted.v1)")
+    });
+
+    let queued = server.request("POST", "/t-queue/jobs", &[], br#"{"task": 7}"#.to_vec());
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let job = queued.json()["job"].as_str().unwrap().to_string();
+    server.eventually("the job done", Duration::from_secs(30), || {
+        server
+            .log_text()
+            .contains(&format!("job {job} (attempt 1) done"))
+    });
+
+    let mut a = connect_to(&server, "/t-ws/ws", None).expect("anonymous sockets are accepted");
+    let mut b = connect_to(&server, "/t-ws/ws", None).expect("anonymous sockets are accepted");
+    a.send("echo", json!({"n": 1}));
+    assert_eq!(a.expect("echo")["data"], json!({"n": 1}));
+    a.send("broadcast", json!({"text": "to all"}));
+    assert_eq!(b.expect("broadcast")["data"]["text"], "to all");
+}
+
+#[test]
+fn every_rust_template_builds_and_runs_unchanged() {
+    templates_build_and_run("rust");
+}
+
+#[test]
+fn every_python_template_builds_and_runs_unchanged() {
+    templates_build_and_run("python");
+}
+
+#[test]
+fn templates_beyond_http_are_refused_for_languages_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = host(&[
+        "new",
+        "demo",
+        "--lang",
+        "c",
+        "--template",
+        "orm",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .contains("the orm template exists for Rust and Python; for c use --template http"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("demo").exists(), "nothing is written");
+}
+
+#[test]
+fn the_rust_and_python_sdks_package_for_publishing_with_their_wit() {
+    let listed = Command::new(env!("CARGO"))
+        .args(["package", "-p", "plughost-sdk", "--list", "--allow-dirty"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", text(&listed));
+    let files = String::from_utf8_lossy(&listed.stdout);
+    for file in ["README.md", "src/lib.rs", "wit/world.wit", "wit/http.wit"] {
+        assert!(files.lines().any(|l| l == file), "{file} in:\n{files}");
+    }
+
+    // A copy, so the build's by-products stay out of the checkout.
+    let copy = tempfile::tempdir().unwrap();
+    let sdk = repo().join("guest-sdk/python");
+    for entry in ["pyproject.toml", "README.md", "plughost_component.py"] {
+        std::fs::copy(sdk.join(entry), copy.path().join(entry)).unwrap();
+    }
+    std::fs::create_dir(copy.path().join("plughost")).unwrap();
+    for entry in std::fs::read_dir(sdk.join("plughost")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "py") {
+            std::fs::copy(
+                &path,
+                copy.path().join("plughost").join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    let wheels = tempfile::tempdir().unwrap();
+    let built = Command::new(repo().join(".venv/bin/pip"))
+        .args(["wheel", "--quiet", "--no-deps", "-w"])
+        .arg(wheels.path())
+        .arg(copy.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built));
+    assert!(
+        wheels
+            .path()
+            .join("plughost-0.1.0-py3-none-any.whl")
+            .is_file()
+    );
+}
+
+#[test]
+fn host_test_runs_a_modules_own_cases_against_a_throwaway_host_and_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = host(&[
+        "new",
+        "notes",
+        "--lang",
+        "rust",
+        "--template",
+        "orm",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let module = dir.path().join("notes");
+    std::fs::create_dir_all(module.join("seed")).unwrap();
+    std::fs::write(module.join("seed/note.json"), r#"[{"text": "seeded"}]"#).unwrap();
+    std::fs::create_dir_all(module.join("tests")).unwrap();
+    let cases = r#"
+[[test]]
+name = "the seed data is there"
+path = "/notes/1"
+json-includes = { text = "seeded" }
+
+[[test]]
+name = "a note is created"
+method = "POST"
+path = "/notes"
+json = { text = "hi" }
+status = 201
+json-includes = { text = "hi" }
+
+[[test]]
+name = "an unknown note is 404"
+path = "/notes/999"
+status = 404
+contains = "no note 999"
+"#;
+    std::fs::write(module.join("tests/notes.toml"), cases).unwrap();
+    let run = || {
+        Command::new(HOST)
+            .args(["test"])
+            .arg(dir.path())
+            .env("CARGO_TARGET_DIR", repo().join("target/scaffold"))
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out));
+    let report = text(&out);
+    assert!(report.contains("test a note is created ... ok"), "{report}");
+    assert!(
+        report.contains("test result: ok. 3 passed; 0 failed"),
+        "{report}"
+    );
+
+    // A failing case fails the command and says what differed; the database was thrown
+    // away, so the note created last time is not there.
+    let failing = cases.replace("status = 404", "status = 200");
+    std::fs::write(module.join("tests/notes.toml"), failing).unwrap();
+    let out = run();
+    assert!(!out.status.success(), "{}", text(&out));
+    let report = text(&out);
+    assert!(
+        report.contains("test an unknown note is 404 ... FAILED"),
+        "{report}"
+    );
+    assert!(report.contains("status 404, expected 200"), "{report}");
+    assert!(
+        report.contains("test result: FAILED. 2 passed; 1 failed"),
+        "{report}"
+    );
 }

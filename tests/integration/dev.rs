@@ -128,3 +128,49 @@ fn dev_swaps_in_an_edited_python_module_and_names_a_syntax_errors_line() {
     let took = answers(&host, "Hello, Ada! (edited)");
     eprintln!("a Python edit answered after {took:?}");
 }
+
+/// Copies `examples/hello/NAME` (sources only) into `dir/NAME`.
+fn copy_example(name: &str, dir: &Path) {
+    let from = repo().join("examples/hello").join(name);
+    let to = dir.join(name);
+    for entry in walk(&from) {
+        let rest = entry.strip_prefix(&from).unwrap();
+        let first = rest.components().next().unwrap().as_os_str();
+        if first == "target" || first == "Cargo.lock" {
+            continue;
+        }
+        std::fs::create_dir_all(to.join(rest).parent().unwrap()).unwrap();
+        std::fs::copy(&entry, to.join(rest)).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        match entry.file_type().unwrap().is_dir() {
+            true => files.extend(walk(&entry.path())),
+            false => files.push(entry.path()),
+        }
+    }
+    files
+}
+
+#[test]
+fn the_hello_examples_copied_out_of_the_repository_build_and_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["hello-rust", "hello-py"] {
+        copy_example(name, dir.path());
+    }
+    let out = Command::new(HOST)
+        .arg("build")
+        .arg(dir.path())
+        .env("CARGO_TARGET_DIR", repo().join("target/scaffold"))
+        .env("PATH", path_with_venv())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let plugins = dir.path().join("plugins");
+    let host = Host::start(&plugins, None, &HostOptions::default().cache_dir);
+    assert_eq!(host.get("/hello-rust/Ada").body, "Hello, Ada! (rust)");
+    assert_eq!(host.get("/hello-py/Ada").body, "Hello, Ada! (python)");
+}

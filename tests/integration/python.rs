@@ -400,3 +400,165 @@ fn a_python_module_sends_mail_with_an_attachment_through_the_python_sdk() {
         "a refused message was queued"
     );
 }
+
+/// A Python module in a folder outside the repository whose `app.py` is `app` and whose
+/// `requirements.txt` is `requirements` (none when empty), built by `host build`.
+fn build_python_module(app: &str, requirements: &str) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("deps");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("plugin.toml"),
+        "name = \"deps\"\nversion = \"0.1.0\"\n\n[http]\nprefix = \"/deps\"\nroutes = [{ method = \"GET\", path = \"/\" }]\n\n[limits]\nmemory-mib = 128\n",
+    )
+    .unwrap();
+    std::fs::write(module.join("app.py"), app).unwrap();
+    if !requirements.is_empty() {
+        std::fs::write(module.join("requirements.txt"), requirements).unwrap();
+    }
+    let venv = crate::harness::repo().join(".venv/bin");
+    let out = std::process::Command::new(crate::harness::HOST)
+        .arg("build")
+        .arg(dir.path())
+        .env(
+            "PATH",
+            format!("{}:{}", venv.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    (dir, out)
+}
+
+const IMPORTS: &str = r#"from plughost import Response, Router
+
+router = Router()
+
+
+def probe(name):
+    try:
+        module = __import__(name)
+    except ImportError:
+        return f"{name}: absent"
+    return f"{name}: {getattr(module, '__version__', 'present')}"
+
+
+# At import: what componentize-py bundles is what the module imports while it is built.
+FOUND = ", ".join(probe(n) for n in ["six", "idna"])
+
+
+@router.get("/")
+def index(request) -> Response:
+    return Response.text(FOUND)
+
+
+HttpHandler = router.handler()
+"#;
+
+#[test]
+fn a_python_modules_dependencies_come_from_its_requirements_never_from_the_systems_packages() {
+    // idna is installed where componentize-py runs (scripts/setup's .venv, as a dependency
+    // of moto): the module gets what its requirements.txt lists, from PyPI, and nothing else.
+    let (dir, out) = build_python_module(IMPORTS, "six==1.16.0\n");
+    assert!(out.status.success(), "{out:?}");
+    let host = Host::start(
+        &dir.path().join("plugins"),
+        None,
+        &HostOptions::default().cache_dir,
+    );
+    assert_eq!(host.get("/deps").body, "six: 1.16.0, idna: absent");
+
+    let (dir, out) = build_python_module(IMPORTS, "");
+    assert!(out.status.success(), "{out:?}");
+    let host = Host::start(
+        &dir.path().join("plugins"),
+        None,
+        &HostOptions::default().cache_dir,
+    );
+    assert_eq!(host.get("/deps").body, "six: absent, idna: absent");
+}
+
+#[test]
+fn a_dependency_that_cannot_be_installed_fails_the_build_with_the_reason() {
+    let (_dir, out) = build_python_module(IMPORTS, "no-such-package-plughost==9.9.9\n");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot install the module's dependencies")
+            && stderr.contains("no-such-package-plughost"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unchanged_python_module_is_not_rebuilt_so_its_compiled_code_stays_cached() {
+    let (dir, out) = build_python_module(IMPORTS, "");
+    assert!(out.status.success(), "{out:?}");
+    let wasm = dir.path().join("plugins/deps/deps.wasm");
+    let first = std::fs::read(&wasm).unwrap();
+    let build = || {
+        let venv = crate::harness::repo().join(".venv/bin");
+        std::process::Command::new(crate::harness::HOST)
+            .arg("build")
+            .arg(dir.path())
+            .env(
+                "PATH",
+                format!("{}:{}", venv.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap()
+    };
+    let again = build();
+    let said = String::from_utf8_lossy(&again.stderr).to_string();
+    assert!(
+        again.status.success() && said.contains("deps is up to date"),
+        "{said}"
+    );
+    // The same bytes: the host's compile cache (keyed by them) answers on load.
+    assert!(
+        std::fs::read(&wasm).unwrap() == first,
+        "the component was rewritten"
+    );
+
+    let app = dir.path().join("deps/app.py");
+    std::fs::write(&app, IMPORTS.replace("\"six\"", "\"json\"")).unwrap();
+    let edited = build();
+    assert!(edited.status.success(), "{edited:?}");
+    assert!(
+        String::from_utf8_lossy(&edited.stderr).contains("building deps"),
+        "an edit rebuilds"
+    );
+    assert!(std::fs::read(&wasm).unwrap() != first);
+}
+
+#[test]
+fn host_build_installs_componentize_py_itself_where_none_is_found() {
+    // A PATH without the repository's .venv, a folder outside it, and a host cache of the
+    // test run's own (kept in target/, so later runs reuse the install).
+    let home = crate::harness::repo().join("target/plughost-home");
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("hello");
+    std::fs::create_dir_all(&module).unwrap();
+    let hello = crate::harness::repo().join("examples/hello/hello-py");
+    for file in ["plugin.toml", "app.py"] {
+        std::fs::copy(hello.join(file), module.join(file)).unwrap();
+    }
+    let path: Vec<String> = std::env::var("PATH")
+        .unwrap()
+        .split(':')
+        .filter(|p| !p.contains(".venv"))
+        .map(str::to_string)
+        .collect();
+    let out = std::process::Command::new(crate::harness::HOST)
+        .args(["build", "."])
+        .current_dir(dir.path())
+        .env("PATH", path.join(":"))
+        .env("PLUGHOST_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        home.join("tools/componentize-py-0.25.1/bin/componentize-py")
+            .is_file()
+    );
+    assert!(dir.path().join("plugins/hello-py/hello_py.wasm").is_file());
+}

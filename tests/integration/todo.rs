@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::harness::{Database, Host, HostBuilder, Reply, every_database, unique_tenant};
 
 every_database!(only [sqlite, postgres]: the_todo_example_keeps_its_contract);
+every_database!(only [sqlite, postgres]: db_seed_fills_empty_tables_once_through_the_models_checks);
 
 fn send(host: &Host, method: &str, path: &str, body: &str) -> Reply {
     host.request(
@@ -106,4 +107,56 @@ fn the_todo_example_keeps_its_contract(db: Database) {
     let host = todo.start();
     let after: Value = host.get("/todos").json();
     assert_eq!(after["total"], 24, "data survives a host restart");
+}
+
+fn db_seed_fills_empty_tables_once_through_the_models_checks(db: Database) {
+    let tenant = unique_tenant("seed");
+    let todo = HostBuilder::new()
+        .database(db)
+        .tenant(&tenant, &["orm"])
+        .module_in("todo", "todo", &tenant)
+        .build();
+    let seed = todo.module("todo").join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+
+    // A row the model refuses fails the seed, naming the row, and inserts nothing.
+    std::fs::write(
+        seed.join("todo.json"),
+        r#"[{"title": "Water the plants"}, {"title": "Call Ada", "colour": "red"}]"#,
+    )
+    .unwrap();
+    let (success, out) = todo.cli(&["db", "seed"]);
+    assert!(!success, "{out}");
+    assert!(out.contains("seed/todo.json row 2"), "{out}");
+    assert!(out.contains("colour"), "{out}");
+
+    std::fs::write(
+        seed.join("todo.json"),
+        r#"[{"title": "Water the plants"}, {"title": "Call Ada", "done": true}]"#,
+    )
+    .unwrap();
+    let (success, out) = todo.cli(&["db", "seed"]);
+    assert!(success, "{out}");
+    assert!(out.contains("seeded    todo todo: 2 row(s)"), "{out}");
+    let (success, again) = todo.cli(&["db", "seed"]);
+    assert!(success, "{again}");
+    assert!(again.contains("0 seed row(s) inserted"), "{again}");
+    assert!(again.contains("already holds 2 row(s)"), "{again}");
+
+    let host = todo.start();
+    let all = host.get("/todos").json();
+    assert_eq!(all["total"], 2, "{all}");
+    let titles: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert!(titles.contains(&"Call Ada") && titles.contains(&"Water the plants"));
+    drop(host);
+
+    std::fs::write(seed.join("ghost.json"), r#"[{"name": "boo"}]"#).unwrap();
+    let (success, out) = todo.cli(&["db", "seed"]);
+    assert!(!success, "{out}");
+    assert!(out.contains("[models.ghost]"), "{out}");
 }

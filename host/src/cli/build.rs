@@ -14,6 +14,7 @@ use super::sdk_files;
 mod c;
 mod go;
 mod js;
+mod python;
 pub mod uses;
 use crate::config::Manifest;
 use crate::config::manifest::MANIFEST_FILE;
@@ -141,9 +142,23 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
     Ok(())
 }
 
+/// What [`build_one`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The component was built and placed.
+    Built,
+    /// Nothing changed since the last build into the same place: the component there is
+    /// kept as it is, so a host loading it finds its compiled code in the compile cache.
+    UpToDate,
+}
+
+/// The file beside a built component recording what it was built from.
+const INPUTS_FILE: &str = ".build-inputs";
+
 /// Builds `source` into `out/NAME/`: the component, then its migrations and static files,
 /// then its manifest, each replaced whole so a running host never sees half a module.
-pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<()> {
+/// Skipped when the sources, the SDKs and this host are what the last build used.
+pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<Outcome> {
     let (dir, language) = (source.dir.as_path(), source.language);
     let manifest = Manifest::load(dir).map_err(anyhow::Error::msg)?;
     let target_dir = out.join(&manifest.name);
@@ -153,6 +168,19 @@ pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<()> {
         .component
         .clone()
         .unwrap_or_else(|| format!("{}.wasm", manifest.name.replace('-', "_")));
+    let inputs = inputs_of(dir, language)?;
+    let stamp = target_dir.join(INPUTS_FILE);
+    let unchanged = std::fs::read_to_string(&stamp).is_ok_and(|last| last == inputs)
+        && target_dir.join(&wasm_name).is_file()
+        && target_dir.join(MANIFEST_FILE).is_file();
+    if unchanged {
+        eprintln!(
+            "{} is up to date in {}",
+            manifest.name,
+            target_dir.display()
+        );
+        return Ok(Outcome::UpToDate);
+    }
     let staged = target_dir.join(format!(".{wasm_name}.building"));
     eprintln!(
         "building {} ({language:?}) from {}",
@@ -161,24 +189,62 @@ pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<()> {
     );
     match language {
         Language::Rust => build_rust(dir, &staged, how)?,
-        Language::Python => build_python(dir, &staged, how)?,
+        Language::Python => python::build(dir, &staged, how)?,
         Language::C => c::build(dir, &staged)?,
         Language::Js => js::build(dir, &staged)?,
         Language::Go => go::build(dir, &staged)?,
     }
     // Component first, manifest last, each by rename: a running host sees whole files.
     std::fs::rename(&staged, target_dir.join(&wasm_name))?;
+    std::fs::write(&stamp, &inputs)?;
     copy_migrations(dir, &target_dir)?;
     let manifest_tmp = target_dir.join(".plugin.toml.building");
     std::fs::copy(dir.join(MANIFEST_FILE), &manifest_tmp)?;
     std::fs::rename(&manifest_tmp, target_dir.join(MANIFEST_FILE))?;
     eprintln!("  -> {}", target_dir.join(&wasm_name).display());
+    Ok(Outcome::Built)
+}
+
+/// A digest of everything a build reads: the module folder's files (not build output or
+/// hidden files), the language, and this host with the SDKs and WIT it carries.
+fn inputs_of(dir: &Path, language: Language) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    source_files(dir, dir, &mut files)?;
+    files.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{language:?} {}\n", env!("CARGO_PKG_VERSION")));
+    hasher.update(sdk_files::digest());
+    for relative in files {
+        let bytes = std::fs::read(dir.join(&relative))
+            .with_context(|| format!("cannot read {}", dir.join(&relative).display()))?;
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(crate::runtime::compile_cache::hex(&hasher.finalize()))
+}
+
+fn source_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(".");
+        if name.starts_with('.') || SKIP.contains(&name) {
+            continue;
+        }
+        if path.is_dir() {
+            source_files(root, &path, out)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            out.push(relative.to_path_buf());
+        }
+    }
     Ok(())
 }
 
-/// Manual migrations (`migrations/`) and static files (`public/`) travel with the module.
+/// Manual migrations (`migrations/`), seed data (`seed/`) and static files (`public/`)
+/// travel with the module.
 fn copy_migrations(dir: &Path, target_dir: &Path) -> anyhow::Result<()> {
-    for folder in ["migrations", "public"] {
+    for folder in ["migrations", "seed", "public"] {
         copy_tree(&dir.join(folder), &target_dir.join(folder))?;
     }
     Ok(())
@@ -350,96 +416,6 @@ fn wasm_target_installed() -> anyhow::Result<bool> {
     Ok(sysroot.join("lib/rustlib/wasm32-wasip2").is_dir())
 }
 
-fn build_python(dir: &Path, staged: &Path, how: &How) -> anyhow::Result<()> {
-    let componentize = find_componentize_py(dir)?;
-    let work = tempfile_dir()?;
-    let wit = work.join("wit");
-    let sdk = work.join("sdk");
-    sdk_files::write_all(&wit, sdk_files::WIT)?;
-    sdk_files::write_all(&sdk, sdk_files::PYTHON_SDK)?;
-    // componentize-py's own Rust backtrace says nothing about the module: leave it out.
-    let output = Command::new(&componentize)
-        .env("RUST_BACKTRACE", "0")
-        .arg("-d")
-        .arg(&wit)
-        .args(["-w", sdk_files::PYTHON_WORLD, "componentize"])
-        .arg(sdk_files::PYTHON_ENTRY)
-        .arg("-p")
-        .arg(dir)
-        .arg("-p")
-        .arg(&sdk)
-        .arg("-o")
-        .arg(staged)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .with_context(|| format!("cannot run {}", componentize.display()))?;
-    let _ = std::fs::remove_dir_all(&work);
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("{}", python_errors(&stderr, how.compact));
-    }
-    uses::record(staged, &uses::python(dir))
-}
-
-/// What componentize-py's failure says about the module: the Python traceback from
-/// importing it, with the module's files named as in its folder (componentize-py mounts
-/// the module at `/0/` and the SDK at `/1/`); `compact`: one line, `app.py:9: expected ':'`.
-fn python_errors(stderr: &str, compact: bool) -> String {
-    let inner = match stderr.find("AssertionError: Traceback") {
-        Some(at) => &stderr[at + "AssertionError: ".len()..],
-        None => stderr,
-    };
-    let inner = inner.split("\nCaused by:").next().unwrap_or(inner).trim();
-    let inner = inner
-        .replace("\"/0/", "\"")
-        .replace("\"/1/", "\"plughost-sdk/");
-    if !compact {
-        return format!("componentize-py failed:\n{inner}");
-    }
-    let last_frame = inner
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("File \""))
-        .filter(|l| !l.starts_with("plughost-sdk/") && !l.starts_with('<'))
-        .filter_map(|l| {
-            let (file, rest) = l.split_once("\", line ")?;
-            let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-            Some(format!("{file}:{line}"))
-        })
-        .last();
-    let exception = inner
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("componentize-py failed")
-        .trim();
-    let exception = exception
-        .strip_prefix("SyntaxError: ")
-        .or_else(|| exception.strip_prefix("IndentationError: "))
-        .unwrap_or(exception);
-    match last_frame {
-        Some(at) => format!("{at}: {exception}"),
-        None => exception.to_string(),
-    }
-}
-
-/// `componentize-py` on PATH, else in a `.venv` of the source folder or one of its parents
-/// (scripts/setup installs it into the repository's `.venv`).
-fn find_componentize_py(dir: &Path) -> anyhow::Result<PathBuf> {
-    if Command::new("componentize-py")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Ok(PathBuf::from("componentize-py"));
-    }
-    if let Some(installed) = installed_above(dir, ".venv/bin/componentize-py").next() {
-        return Ok(installed);
-    }
-    bail!(
-        "componentize-py is not installed; run `pip install componentize-py==0.25.1` (scripts/setup does it)"
-    )
-}
-
 /// A tool installed where scripts/setup or a user puts it, `relative` (`.venv/bin/go`)
 /// beneath the source folder or one of its parents, then beneath the working folder or one
 /// of its parents: each such file, nearest first.
@@ -463,59 +439,4 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-#[cfg(test)]
-mod tests {
-    const SYNTAX: &str = "Traceback (most recent call last):
-  File \"/work/.venv/bin/componentize-py\", line 8, in <module>
-    sys.exit(script())
-AssertionError: Traceback (most recent call last):
-  File \"/1/plughost_component.py\", line 4, in <module>
-    import app
-  File \"/0/app.py\", line 7
-    def greet(request: Request) -> Response
-                                           ^
-SyntaxError: expected ':'
-
-
-Caused by:
-    SyntaxError: expected ':' (app.py, line 7)
-";
-
-    const RAISED: &str = "AssertionError: Traceback (most recent call last):
-  File \"/1/plughost_component.py\", line 4, in <module>
-    import app
-  File \"/0/app.py\", line 3, in <module>
-    from helpers import x
-  File \"/0/helpers.py\", line 12, in <module>
-    y = 1 / 0
-ZeroDivisionError: division by zero
-
-Caused by:
-    x
-";
-
-    #[test]
-    fn a_syntax_error_is_one_line_naming_the_file_and_line() {
-        assert_eq!(super::python_errors(SYNTAX, true), "app.py:7: expected ':'");
-    }
-
-    #[test]
-    fn an_exception_at_import_names_the_innermost_frame_of_the_module() {
-        assert_eq!(
-            super::python_errors(RAISED, true),
-            "helpers.py:12: ZeroDivisionError: division by zero"
-        );
-    }
-
-    #[test]
-    fn the_full_form_is_the_modules_traceback_without_componentize_pys() {
-        let full = super::python_errors(SYNTAX, false);
-        assert!(full.contains("File \"app.py\", line 7"), "{full}");
-        assert!(
-            !full.contains("Caused by") && !full.contains("sys.exit"),
-            "{full}"
-        );
-    }
 }

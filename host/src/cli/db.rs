@@ -1,4 +1,5 @@
-//! `host db migrate|rollback|status`: the manual migrations in each module's `migrations/`.
+//! `host db migrate|rollback|status`: the manual migrations in each module's `migrations/`;
+//! `host db seed`: the rows in each module's `seed/MODEL.json`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub enum DbCommand {
     },
     /// List each module's migrations and whether they are applied.
     Status(DbArgs),
+    /// Insert each module's seed data (`seed/MODEL.json`, an array of rows) into tables
+    /// that are still empty.
+    Seed(DbArgs),
 }
 
 /// Where the modules and the database are, and which module.
@@ -43,6 +47,7 @@ pub struct DbArgs {
 
 /// One module with its migrations.
 struct ModuleMigrations {
+    dir: PathBuf,
     context: ModuleContext,
     migrations: Vec<Migration>,
 }
@@ -54,7 +59,7 @@ pub fn run(command: DbCommand) -> anyhow::Result<()> {
 
 async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
     let (args, steps) = match &command {
-        DbCommand::Migrate(a) | DbCommand::Status(a) => (a, 0),
+        DbCommand::Migrate(a) | DbCommand::Status(a) | DbCommand::Seed(a) => (a, 0),
         DbCommand::Rollback { args, steps } => (args, *steps),
     };
     let config = args.database.host_config()?;
@@ -64,6 +69,7 @@ async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
         DbCommand::Migrate(_) => migrate(&pool, &modules).await,
         DbCommand::Rollback { .. } => rollback(&pool, &modules, steps).await,
         DbCommand::Status(_) => status(&pool, &modules).await,
+        DbCommand::Seed(_) => seed(&pool, &modules).await,
     };
     pool.close().await;
     result
@@ -95,6 +101,7 @@ fn modules(
         )?;
         let migrations = manual::discover(&dir).map_err(anyhow::Error::msg)?;
         modules.push(ModuleMigrations {
+            dir,
             context,
             migrations,
         });
@@ -106,8 +113,24 @@ fn modules(
 }
 
 async fn migrate(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()> {
-    // The tables of each module's [models] first, as `host run` makes them when the module
-    // loads: manual migrations may index or fill them before the first start.
+    create_model_tables(pool, modules).await?;
+    let mut applied = 0;
+    for m in modules {
+        for migration in manual::migrate(pool, &m.context, &m.migrations).await? {
+            println!(
+                "applied   {} {:04} {}",
+                m.context.name, migration.version, migration.name
+            );
+            applied += 1;
+        }
+    }
+    println!("{applied} migration(s) applied");
+    Ok(())
+}
+
+/// The tables of each module's [models], as `host run` makes them when the module loads:
+/// manual migrations and seed data may fill them before the first start.
+async fn create_model_tables(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()> {
     for m in modules {
         let (schema, refused) = orm::granted_schema(&m.context);
         for refusal in refused {
@@ -126,18 +149,91 @@ async fn migrate(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()
             schema.models.len()
         );
     }
-    let mut applied = 0;
+    Ok(())
+}
+
+/// Inserts each module's `seed/MODEL.json` rows, through the same checks as a module's own
+/// writes (declared fields, types, required fields), into tables that hold no rows yet,
+/// so seeding twice adds nothing.
+async fn seed(pool: &Pool, modules: &[ModuleMigrations]) -> anyhow::Result<()> {
+    create_model_tables(pool, modules).await?;
+    let mut inserted = 0;
     for m in modules {
-        for migration in manual::migrate(pool, &m.context, &m.migrations).await? {
-            println!(
-                "applied   {} {:04} {}",
-                m.context.name, migration.version, migration.name
-            );
-            applied += 1;
+        for (model, rows) in seed_files(&m.dir)? {
+            inserted += seed_model(pool, m, &model, &rows).await?;
         }
     }
-    println!("{applied} migration(s) applied");
+    println!("{inserted} seed row(s) inserted");
     Ok(())
+}
+
+/// The seed files of a module folder: (model, rows) by file name.
+fn seed_files(dir: &Path) -> anyhow::Result<Vec<(String, Vec<serde_json::Value>)>> {
+    let seed = dir.join("seed");
+    let Ok(entries) = std::fs::read_dir(&seed) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&text).with_context(|| {
+            format!("{} must be a JSON array of rows (objects)", file.display())
+        })?;
+        let model = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        out.push((model, rows));
+    }
+    Ok(out)
+}
+
+async fn seed_model(
+    pool: &Pool,
+    m: &ModuleMigrations,
+    model: &str,
+    rows: &[serde_json::Value],
+) -> anyhow::Result<usize> {
+    use crate::capabilities::orm::backend::Target;
+    use crate::capabilities::orm::repository::Repository;
+    use crate::capabilities::orm::sql::Query;
+    let name = &m.context.name;
+    let (schema, _) = orm::granted_schema(&m.context);
+    let Some(found) = schema.models.get(model) else {
+        bail!(
+            "{name}: seed/{model}.json names model '{model}', which the module does not declare \
+             (or its orm grant does not cover); declare it under [models.{model}] in plugin.toml"
+        );
+    };
+    let repository = Repository {
+        model: found,
+        namespace: &schema.namespace,
+        dialect: pool.dialect(),
+    };
+    let existing = repository
+        .count(Target::Pool(pool), &Query::default())
+        .await?;
+    if existing > 0 {
+        println!("skipped   {name} {model}: its table already holds {existing} row(s)");
+        return Ok(0);
+    }
+    let mut transaction = pool.begin().await?;
+    for (index, row) in rows.iter().enumerate() {
+        repository
+            .create(Target::Transaction(&mut transaction), row)
+            .await
+            .with_context(|| format!("{name}: seed/{model}.json row {}", index + 1))?;
+    }
+    transaction.commit().await?;
+    println!("seeded    {name} {model}: {} row(s)", rows.len());
+    Ok(rows.len())
 }
 
 async fn rollback(pool: &Pool, modules: &[ModuleMigrations], steps: usize) -> anyhow::Result<()> {

@@ -91,9 +91,12 @@ impl Builder {
     fn build(&mut self, source: &Source, why: &str) {
         let started = Instant::now();
         let name = source.dir.file_name().unwrap_or_default().to_string_lossy();
-        eprintln!("dev: building {name} ({why})");
+        eprintln!("dev: {name}: {why}");
         match build::build_one(source, &self.plugins, &self.how) {
-            Ok(()) => {
+            Ok(build::Outcome::UpToDate) => {
+                self.last_errors.remove(&source.dir);
+            }
+            Ok(build::Outcome::Built) => {
                 self.last_errors.remove(&source.dir);
                 eprintln!(
                     "dev: {name} built in {:.1} s; the server swaps it in",

@@ -1,4 +1,4 @@
-//! The `host` command: run, dev, new, build, check, inspect, openapi, db, queue.
+//! The `host` command: run, dev, new, build, test, check, inspect, openapi, db, queue.
 
 mod build;
 mod check;
@@ -6,6 +6,7 @@ mod database;
 mod db;
 mod dev;
 mod inspect;
+mod module_tests;
 mod new;
 mod openapi;
 mod queue;
@@ -49,6 +50,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Validate the manifests of a plugins folder and each component's imports against its grant.
     Check(check::CheckArgs),
+    /// Run the modules' own tests (tests/*.toml) against a real host with a throwaway database.
+    Test(module_tests::TestArgs),
     /// Print an OpenAPI 3.1 document (JSON) of the routes the modules under a folder declare.
     Openapi(openapi::OpenapiArgs),
     /// Print the WIT world of a component.
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Openapi(args) => openapi::run(args),
+        Command::Test(args) => module_tests::run(args),
         Command::Db(command) => db::run(command),
         Command::Queue(command) => queue::run(command),
     };

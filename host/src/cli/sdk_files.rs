@@ -292,6 +292,20 @@ pub const RUST_SDK: &[(&str, &str)] = &[
     ),
 ];
 
+/// A digest of every SDK file and WIT file this host carries: a build that used them is
+/// stale when they change.
+pub fn digest() -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for set in [WIT, RUST_SDK, PYTHON_SDK, C_SDK, JS_SDK, GO_SDK] {
+        for (name, text) in set {
+            hasher.update(name.as_bytes());
+            hasher.update(text.as_bytes());
+        }
+    }
+    hasher.finalize().into()
+}
+
 /// The Rust SDK this host carries, written once to a folder of the user's cache named by
 /// its version and content (`~/.cache/plughost/sdk/plughost-sdk-0.1.0-1a2b3c4d`), so every
 /// module built by this host, wherever it lives, compiles against the matching SDK.

@@ -103,3 +103,43 @@ fn deserialize(engine: &Engine, compiled: &[u8]) -> anyhow::Result<Component> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Cranelift's incremental cache on disk: compiled functions by the hash of their input.
+/// Python and JavaScript components carry the same interpreter, so a second one, or a
+/// rebuild after an edit (which changes the snapshot, not the interpreter's code),
+/// compiles only what differs.
+#[derive(Debug)]
+pub struct FunctionCache {
+    dir: PathBuf,
+}
+
+impl FunctionCache {
+    /// A cache of compiled functions in `dir`.
+    pub fn new(dir: PathBuf) -> FunctionCache {
+        FunctionCache { dir }
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        use sha2::Digest as _;
+        let name = hex(&sha2::Sha256::digest(key));
+        self.dir.join(&name[..2]).join(&name[2..])
+    }
+}
+
+impl wasmtime::CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+        std::fs::read(self.path(key)).ok().map(Into::into)
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let path = self.path(key);
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        // Write then rename: a concurrent compile never reads half an entry.
+        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(parent).is_ok()
+            && std::fs::write(&tmp, value).is_ok()
+            && std::fs::rename(&tmp, &path).is_ok()
+    }
+}

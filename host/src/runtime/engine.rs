@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::capability::{Capabilities, CapabilityDescriptor, RuntimeHandle};
-use super::compile_cache::CompileCache;
+use super::compile_cache::{CompileCache, FunctionCache};
 use super::limits::EPOCH_TICK;
 use super::state::InvocationState;
 use super::tenants::Tenants;
@@ -149,7 +149,7 @@ impl Flavor {
         list: &'static [CapabilityDescriptor],
         concurrent: bool,
     ) -> anyhow::Result<Flavor> {
-        let engine = Engine::new(&engine_config(config, concurrent))
+        let engine = Engine::new(&engine_config(config, concurrent)?)
             .map_err(anyhow::Error::from)
             .context("cannot create the wasmtime engine")?;
         let mut linker = Linker::new(&engine);
@@ -204,7 +204,7 @@ fn uses_async_abi(bytes: &[u8]) -> bool {
             .is_ok()
 }
 
-fn engine_config(host: &HostConfig, concurrent: bool) -> Config {
+fn engine_config(host: &HostConfig, concurrent: bool) -> anyhow::Result<Config> {
     let limits = &host.limits;
     // WASI 0.3 components are few: their engine's pool is an eighth of the main one.
     let instances = match concurrent {
@@ -237,7 +237,12 @@ fn engine_config(host: &HostConfig, concurrent: bool) -> Config {
         .wasm_component_model_async(concurrent)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let functions = FunctionCache::new(host.cache_dir().join("functions"));
     config
+        .enable_incremental_compilation(Arc::new(functions))
+        .map_err(anyhow::Error::from)
+        .context("cannot enable the compiled-function cache")?;
+    Ok(config)
 }
 
 /// How a returned instance's memory is made clean for the next one: the main cost of a

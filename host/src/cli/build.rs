@@ -47,6 +47,9 @@ pub struct How {
     pub target_dir: PathBuf,
     /// Short error lines instead of the tools' full output.
     pub compact: bool,
+    /// For `host dev`: Python modules import their sources afresh from the folder the host
+    /// mounts for them.
+    pub dev: bool,
 }
 
 impl How {
@@ -60,6 +63,7 @@ impl How {
         How {
             target_dir,
             compact,
+            dev: false,
         }
     }
 }
@@ -69,6 +73,13 @@ pub struct Source {
     /// The folder holding plugin.toml.
     pub dir: PathBuf,
     language: Language,
+}
+
+impl Source {
+    /// Whether it is a Python module (`host dev` mounts its sources).
+    pub fn is_python(&self) -> bool {
+        self.language == Language::Python
+    }
 }
 
 /// Folders never searched for sources.
@@ -168,7 +179,7 @@ pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<Outco
         .component
         .clone()
         .unwrap_or_else(|| format!("{}.wasm", manifest.name.replace('-', "_")));
-    let inputs = inputs_of(dir, language)?;
+    let inputs = inputs_of(dir, language, how.dev)?;
     let stamp = target_dir.join(INPUTS_FILE);
     let unchanged = std::fs::read_to_string(&stamp).is_ok_and(|last| last == inputs)
         && target_dir.join(&wasm_name).is_file()
@@ -207,13 +218,16 @@ pub fn build_one(source: &Source, out: &Path, how: &How) -> anyhow::Result<Outco
 
 /// A digest of everything a build reads: the module folder's files (not build output or
 /// hidden files), the language, and this host with the SDKs and WIT it carries.
-fn inputs_of(dir: &Path, language: Language) -> anyhow::Result<String> {
+fn inputs_of(dir: &Path, language: Language, dev: bool) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
     let mut files = Vec::new();
     source_files(dir, dir, &mut files)?;
     files.sort();
     let mut hasher = Sha256::new();
-    hasher.update(format!("{language:?} {}\n", env!("CARGO_PKG_VERSION")));
+    hasher.update(format!(
+        "{language:?} {} dev={dev}\n",
+        env!("CARGO_PKG_VERSION")
+    ));
     hasher.update(sdk_files::digest());
     for relative in files {
         let bytes = std::fs::read(dir.join(&relative))

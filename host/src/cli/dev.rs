@@ -56,8 +56,9 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     for source in &sources {
         builder.build(source, "first build");
     }
+    let dev_sources = python_sources(&sources);
     let _watch = watch_sources(builder)?;
-    run::run(RunArgs {
+    let run_args = RunArgs {
         plugins,
         config: None,
         listen: args.listen,
@@ -65,7 +66,21 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         backplane: None,
         cache_dir: args.cache_dir,
         admin_token: None,
-    })
+    };
+    run::run_with(run_args, |config| config.dev_sources = dev_sources)
+}
+
+/// The Python modules by name with their source folders: the host mounts each into its
+/// instances, which import the files afresh, so an edit answers before its rebuild is done.
+fn python_sources(sources: &[Source]) -> BTreeMap<String, PathBuf> {
+    sources
+        .iter()
+        .filter(|s| s.is_python())
+        .filter_map(|s| {
+            let manifest = crate::config::Manifest::load(&s.dir).ok()?;
+            Some((manifest.name, s.dir.clone()))
+        })
+        .collect()
 }
 
 /// Builds modules into the plugins folder, remembering each one's last errors so a
@@ -82,7 +97,10 @@ impl Builder {
         Builder {
             root: root.to_path_buf(),
             plugins: plugins.to_path_buf(),
-            how: How::for_root(root, true),
+            how: How {
+                dev: true,
+                ..How::for_root(root, true)
+            },
             last_errors: BTreeMap::new(),
         }
     }

@@ -43,6 +43,11 @@ pub struct RunArgs {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    run_with(args, |_| {})
+}
+
+/// Runs the server with the configuration `adjust` changes last (`host dev`'s settings).
+pub fn run_with(args: RunArgs, adjust: impl FnOnce(&mut HostConfig)) -> anyhow::Result<()> {
     let mut config = resolve_config(args.config.as_deref(), &args.plugins, args.database_url)?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
@@ -56,6 +61,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(token) = args.admin_token {
         config.set_admin_token(token).map_err(anyhow::Error::msg)?;
     }
+    adjust(&mut config);
     if !args.plugins.is_dir() {
         bail!(
             "the plugins folder {} does not exist; create it, or build modules into it with `host build`",

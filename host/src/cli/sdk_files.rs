@@ -70,12 +70,20 @@ pub const PYTHON_SDK: &[(&str, &str)] = &[
         PYTHON_ENTRY_FILE,
         include_str!("../../../guest-sdk/python/plughost_component.py"),
     ),
+    (
+        "plughost_component_dev.py",
+        include_str!("../../../guest-sdk/python/plughost_component_dev.py"),
+    ),
 ];
 
 /// The module componentize-py builds: the module's `app` plus defaults for the handlers it
 /// does not define.
 pub const PYTHON_ENTRY: &str = "plughost_component";
 const PYTHON_ENTRY_FILE: &str = "plughost_component.py";
+
+/// The module `host dev` builds instead: the same, and each instance imports the module's
+/// files afresh from the folder the host mounts for it (guest-sdk/python/plughost_component_dev.py).
+pub const PYTHON_DEV_ENTRY: &str = "plughost_component_dev";
 
 /// The world Python modules are built for: every handler export (HTTP, events, jobs,
 /// WebSockets); the host calls only those the manifest declares.

@@ -45,6 +45,10 @@ pub struct HostConfig {
     /// what they hold on disk; set by `host run` ([`HostConfig::data_beside`]).
     #[serde(skip)]
     pub data_dir: PathBuf,
+    /// `host dev` only, never from a file: Python modules by name whose source folder the
+    /// host mounts read-only into their instances, so an edit answers before its rebuild.
+    #[serde(skip)]
+    pub dev_sources: BTreeMap<String, PathBuf>,
     /// Set when no tenant was declared and the implicit `default` tenant holds every folder.
     #[serde(skip)]
     implicit_tenant: bool,
@@ -300,6 +304,7 @@ impl Default for HostConfig {
             limits: LimitsConfig::default(),
             tenants: BTreeMap::new(),
             modules: BTreeMap::new(),
+            dev_sources: BTreeMap::new(),
             database: DatabaseConfig::default(),
             backplane: BackplaneConfig::default(),
             admin: AdminConfig::default(),
@@ -535,6 +540,22 @@ mod tests {
             "{err}"
         );
         assert!(c.unknown_names(&["limts"], &[], |n| n.to_string()).is_ok());
+    }
+
+    #[test]
+    fn no_file_can_mount_a_modules_sources_into_its_instances() {
+        // Only `host dev` sets them, in code: from host.toml the names are an unknown key.
+        for text in [
+            "dev_sources = { hello = \"/etc\" }",
+            "dev-sources = { hello = \"/etc\" }",
+        ] {
+            let c = HostConfig::parse(text).unwrap();
+            assert!(c.dev_sources.is_empty(), "{text}");
+            assert!(
+                c.unknown_names(&["queue"], &[], |n| n.to_string()).is_err(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

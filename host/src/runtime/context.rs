@@ -36,6 +36,9 @@ pub struct ModuleContext {
     pub claims: Vec<PathClaim>,
     /// Jobs the tenant's queue may hold (host.toml `tenants.NAME.max-queued-jobs`).
     pub max_queued_jobs: u64,
+    /// Under `host dev` only: the module's source folder, mounted read-only at `/0` in
+    /// its instances (guest-sdk/python/plughost_component_dev.py).
+    pub dev_sources: Option<std::path::PathBuf>,
 }
 
 /// An exact path a module owns besides its HTTP prefix, e.g. a WebSocket namespace.

@@ -319,6 +319,7 @@ pub fn context(
         limits,
         metrics,
         max_queued_jobs: tenant.max_queued_jobs,
+        dev_sources: host.dev_sources.get(&manifest.name).cloned(),
     };
     configure(list, manifest, &mut context).map_err(fail)?;
     Ok(context)

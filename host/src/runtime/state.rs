@@ -45,10 +45,13 @@ impl InvocationState {
     ) -> Self {
         let budget = InvocationBudget::new(module.clone(), limits);
         // No args, env, preopens or network: WasiCtxBuilder grants none of them by default.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(GuestOutput::stdout(module.clone(), budget.clone()))
-            .stderr(GuestOutput::stderr(module.clone(), budget.clone()))
-            .build();
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput::stdout(module.clone(), budget.clone()))
+            .stderr(GuestOutput::stderr(module.clone(), budget.clone()));
+        if let Some(sources) = &module.dev_sources {
+            mount_dev_sources(&mut wasi, sources);
+        }
+        let wasi = wasi.build();
         InvocationState {
             budget,
             limiter: MemoryLimiter::new(module.limits.memory_bytes),
@@ -75,6 +78,19 @@ impl InvocationState {
     /// so a missing one is a bug of the host, not of the module.
     pub fn part<T: std::any::Any>(&mut self) -> &mut T {
         self.capabilities.get_mut::<T>().expect(PREPARED)
+    }
+}
+
+/// `host dev` only (the host sets `dev_sources` itself; no file can): the module's own
+/// source folder, read-only, where componentize-py mounted it while building.
+fn mount_dev_sources(wasi: &mut WasiCtxBuilder, sources: &std::path::Path) {
+    match wasi.preopened_dir(sources, "/0", wasmtime_wasi::FsPerms::ReadOnly) {
+        Ok(_) => {
+            wasi.env("PLUGHOST_DEV_SOURCES", "/0");
+        }
+        Err(e) => {
+            tracing::warn!(dir = %sources.display(), "cannot mount the module's sources: {e}")
+        }
     }
 }
 

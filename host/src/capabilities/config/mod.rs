@@ -64,6 +64,7 @@ mod tests {
             parts: Default::default(),
             claims: Vec::new(),
             max_queued_jobs: 100,
+            dev_sources: None,
         }
     }
 

@@ -27,7 +27,10 @@ pub fn build(dir: &Path, staged: &Path, how: &How) -> anyhow::Result<()> {
         .arg("-d")
         .arg(&wit)
         .args(["-w", sdk_files::PYTHON_WORLD, "componentize"])
-        .arg(sdk_files::PYTHON_ENTRY)
+        .arg(match how.dev {
+            true => sdk_files::PYTHON_DEV_ENTRY,
+            false => sdk_files::PYTHON_ENTRY,
+        })
         .arg("-p")
         .arg(dir)
         .arg("-p")
@@ -183,6 +186,7 @@ fn python_errors(stderr: &str, compact: bool) -> String {
     }
     let last_frame = inner
         .lines()
+        .rev()
         .filter_map(|l| l.trim().strip_prefix("File \""))
         .filter(|l| !l.starts_with("plughost-sdk/") && !l.starts_with('<'))
         .filter_map(|l| {
@@ -190,7 +194,7 @@ fn python_errors(stderr: &str, compact: bool) -> String {
             let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
             Some(format!("{file}:{line}"))
         })
-        .last();
+        .next();
     let exception = inner
         .lines()
         .rev()

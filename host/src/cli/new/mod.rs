@@ -56,8 +56,11 @@ pub enum Template {
     Ws,
 }
 
+/// A template's files: (path in the module folder, text with `{{name}}`).
+type Files = &'static [(&'static str, &'static str)];
+
 /// The files of each Rust and Python template beyond `http`.
-const TEMPLATES: &[(Lang, Template, &[(&str, &str)])] = &[
+const TEMPLATES: &[(Lang, Template, Files)] = &[
     (
         Lang::Rust,
         Template::Orm,

@@ -562,3 +562,35 @@ fn host_build_installs_componentize_py_itself_where_none_is_found() {
     );
     assert!(dir.path().join("plugins/hello-py/hello_py.wasm").is_file());
 }
+
+#[test]
+fn a_syntax_error_is_one_line_from_the_embedded_pythons_parser_before_the_build() {
+    let broken = IMPORTS.replace(
+        "def index(request) -> Response:",
+        "def index(request) -> Response",
+    );
+    let line = IMPORTS
+        .lines()
+        .position(|l| l.starts_with("def index"))
+        .unwrap()
+        + 1;
+    let (_dir, out) = build_python_module(&broken, "");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("app.py:{line}: expected ':'")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Traceback") && !stderr.contains("componentize-py failed"),
+        "found before componentize-py builds: {stderr}"
+    );
+
+    // The checker is the CPython componentize-py embeds (3.14), not the machine's 3.11:
+    // syntax 3.12 added (quotes nested in an f-string) passes.
+    let newer = IMPORTS.replace("FOUND = ", "NESTED = f\"{\"quotes\"} nested\"\nFOUND = ");
+    let started = std::time::Instant::now();
+    let (_dir, out) = build_python_module(&newer, "");
+    assert!(out.status.success(), "{out:?}");
+    eprintln!("a full build with the check took {:?}", started.elapsed());
+}

@@ -14,6 +14,7 @@ use super::sdk_files;
 mod c;
 mod go;
 mod js;
+mod pycheck;
 mod python;
 pub mod uses;
 use crate::config::Manifest;

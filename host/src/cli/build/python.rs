@@ -17,6 +17,10 @@ pub fn build(dir: &Path, staged: &Path, how: &How) -> anyhow::Result<()> {
     let sdk = work.join("sdk");
     sdk_files::write_all(&wit, sdk_files::WIT)?;
     sdk_files::write_all(&sdk, sdk_files::PYTHON_SDK)?;
+    let errors = super::pycheck::syntax_errors(dir, &componentize);
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
     let environment = environment(dir)?;
     // componentize-py's own Rust backtrace says nothing about the module: leave it out.
     // It adds $VIRTUAL_ENV's site-packages to the module's path, else the system's: point

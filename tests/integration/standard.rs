@@ -189,10 +189,23 @@ fn outgoing_requests_leave_only_for_hosts_the_manifest_and_the_tenant_both_allow
         .edit("std-http", &from, &to)
         .host_toml(&format!("{tenant}outbound-http = [\"127.0.0.1:*\"]"))
         .start();
-    let allowed = host.get(&fetch);
-    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    let mut allowed = host.get(&fetch);
+    // Under heavy load the guest's client (wstd over wasi:http 0.2) now and then reports
+    // "connection reset" after the server has answered (seen 1 run in ~10 with the cores
+    // saturated; not seen with WASI 0.3): one retry, so the grant is what is tested here.
+    if allowed.body.contains("connection reset") {
+        allowed = host.get(&fetch);
+    }
+    let reached_now = reached.load(Ordering::SeqCst);
+    assert_eq!(
+        allowed.status,
+        200,
+        "{} (requests that reached the server: {reached_now})\nthe host's log:\n{}",
+        allowed.body,
+        host.log_text()
+    );
     assert_eq!(allowed.body, "200 pong");
-    assert_eq!(reached.load(Ordering::SeqCst), 1);
+    assert!((1..=2).contains(&reached_now), "{reached_now}");
     let other = host.get("/std-http/fetch?url=http%3A//127.0.0.1%3A9/ping");
     assert_eq!(other.status, 502, "another port: {}", other.body);
     // The host writes its log asynchronously: wait for the line.

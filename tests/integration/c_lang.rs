@@ -486,3 +486,12 @@ fn building_a_c_module_that_does_not_compile_says_so() {
     assert!(said.contains("zig cc could not compile"), "{said}");
     assert!(!dir.path().join("plugins/broken/plugin.toml").exists());
 }
+
+#[test]
+fn a_c_module_builds_where_the_machine_lacks_the_tools_with_those_the_host_installs() {
+    let (dir, out) = crate::harness::build_hello_without_the_repositorys_tools("hello-c");
+    assert!(out.status.success(), "{out:?}");
+    let home = crate::harness::repo().join("target/plughost-home");
+    assert!(home.join("tools/ziglang-0.17.1/.complete").is_file());
+    assert!(dir.path().join("plugins/hello-c/hello_c.wasm").is_file());
+}

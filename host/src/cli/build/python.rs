@@ -235,45 +235,16 @@ fn find_componentize_py(dir: &Path) -> anyhow::Result<PathBuf> {
     install_componentize_py()
 }
 
-/// A virtual environment with componentize-py in the host's cache folder, created once.
+/// componentize-py in a virtual environment of the host's cache folder, created once.
 fn install_componentize_py() -> anyhow::Result<PathBuf> {
-    let venv = sdk_files::cache_root()
-        .join("tools")
-        .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}"));
+    let venv = super::tools::pip_venv("componentize-py", COMPONENTIZE_PY_VERSION)?;
     let tool = venv.join("bin/componentize-py");
-    // A venv names its own path inside it, so it is made in place; this file says it is whole.
-    let complete = venv.join(".complete");
-    if complete.is_file() && tool.is_file() {
-        return Ok(tool);
-    }
-    eprintln!(
-        "installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)",
-        venv.display()
-    );
-    let _ = std::fs::remove_dir_all(&venv);
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !made {
+    if !tool.is_file() {
         bail!(
-            "componentize-py is not installed and `python3 -m venv` failed; install Python 3.10 or \
-             newer with its venv module, or run `pip install componentize-py=={COMPONENTIZE_PY_VERSION}`"
+            "componentize-py is not in {} after installing it",
+            venv.display()
         );
     }
-    let installed = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check"])
-        .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}"))
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed || !tool.is_file() {
-        let _ = std::fs::remove_dir_all(&venv);
-        bail!(
-            "cannot install componentize-py {COMPONENTIZE_PY_VERSION} with pip (see its output above)"
-        );
-    }
-    std::fs::write(&complete, COMPONENTIZE_PY_VERSION)?;
     Ok(tool)
 }
 

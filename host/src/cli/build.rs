@@ -139,6 +139,15 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
             return Ok(());
         }
     }
+    for entry in searched_folders(dir)? {
+        find_sources(&entry, found)?;
+    }
+    Ok(())
+}
+
+/// The folders of `dir` a search for modules goes into, in name order: not hidden, not
+/// build output or dependencies ([`SKIP`]).
+pub fn searched_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -149,10 +158,7 @@ fn find_sources(dir: &Path, found: &mut Vec<(PathBuf, Language)>) -> anyhow::Res
         })
         .collect();
     entries.sort();
-    for entry in entries {
-        find_sources(&entry, found)?;
-    }
-    Ok(())
+    Ok(entries)
 }
 
 /// What [`build_one`] did.
@@ -241,6 +247,7 @@ fn inputs_of(dir: &Path, language: Language, dev: bool) -> anyhow::Result<String
     Ok(crate::runtime::compile_cache::hex(&hasher.finalize()))
 }
 
+/// The files under `dir` (not hidden, not build output or dependencies), relative to `root`.
 fn source_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
@@ -447,7 +454,8 @@ pub(super) fn installed_above(dir: &Path, relative: &str) -> impl Iterator<Item 
     found.into_iter()
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
+/// A fresh folder under the system's temporary folder.
+pub(super) fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "plughost-build-{}-{}",
         std::process::id(),

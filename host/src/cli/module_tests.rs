@@ -96,7 +96,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let work = tempfile_dir()?;
+    let work = build::tempfile_dir()?;
     let result = build_and_run(&dir, &sources, &work, &suites, args.filter.as_deref());
     let _ = std::fs::remove_dir_all(&work);
     result
@@ -309,12 +309,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("plughost-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::build::SKIP;
+use super::build::searched_folders;
 use crate::config::Manifest;
 use crate::config::manifest::{HttpSection, MANIFEST_FILE};
 
@@ -50,17 +50,7 @@ fn find_manifests(dir: &Path, found: &mut Vec<Manifest>) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or(".");
-            !name.starts_with('.') && !SKIP.contains(&name)
-        })
-        .collect();
-    entries.sort();
-    for entry in entries {
+    for entry in searched_folders(dir)? {
         find_manifests(&entry, found)?;
     }
     Ok(())

@@ -304,14 +304,18 @@ pub const RUST_SDK: &[(&str, &str)] = &[
 /// stale when they change.
 pub fn digest() -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for set in [WIT, RUST_SDK, PYTHON_SDK, C_SDK, JS_SDK, GO_SDK] {
-        for (name, text) in set {
-            hasher.update(name.as_bytes());
-            hasher.update(text.as_bytes());
+    // Once per process: `host build` asks for every module it builds.
+    static DIGEST: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    *DIGEST.get_or_init(|| {
+        let mut hasher = Sha256::new();
+        for set in [WIT, RUST_SDK, PYTHON_SDK, C_SDK, JS_SDK, GO_SDK] {
+            for (name, text) in set {
+                hasher.update(name.as_bytes());
+                hasher.update(text.as_bytes());
+            }
         }
-    }
-    hasher.finalize().into()
+        hasher.finalize().into()
+    })
 }
 
 /// The Rust SDK this host carries, written once to a folder of the user's cache named by

@@ -13,7 +13,7 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::{SKIP, sdk_files};
+use super::sdk_files;
 use crate::runtime::compile_cache::{CompileCache, hex};
 
 const WIT: &str = "package plughost:pycheck@0.1.0;
@@ -51,8 +51,7 @@ pub fn syntax_errors(dir: &Path, componentize: &Path) -> Vec<String> {
 }
 
 fn check(dir: &Path, componentize: &Path) -> anyhow::Result<Vec<String>> {
-    let mut files = Vec::new();
-    python_files(dir, dir, &mut files)?;
+    let files = python_files(dir)?;
     if files.is_empty() {
         return Ok(Vec::new());
     }
@@ -154,25 +153,18 @@ fn checker(componentize: &Path) -> anyhow::Result<PathBuf> {
 
 /// The module's `.py` files (not build output, dependencies or hidden files) as (path
 /// relative to the module folder, text).
-fn python_files(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> anyhow::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(".");
-        if name.starts_with('.') || SKIP.contains(&name) {
-            continue;
-        }
-        if path.is_dir() {
-            python_files(root, &path, out)?;
-        } else if name.ends_with(".py") {
+fn python_files(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    super::source_files(dir, dir, &mut files)?;
+    files.sort();
+    files
+        .into_iter()
+        .filter(|relative| relative.extension().is_some_and(|e| e == "py"))
+        .map(|relative| {
+            let path = dir.join(&relative);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            out.push((relative.display().to_string(), text));
-        }
-    }
-    Ok(())
+            Ok((relative.display().to_string(), text))
+        })
+        .collect()
 }
